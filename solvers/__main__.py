@@ -1,0 +1,165 @@
+"""Command line: ``python -m solvers {run,validate,info,schema,...} [-- PETSc options]``.
+
+Everything after ``--`` (and a case file's ``[petsc]`` table, with lower precedence) goes into
+PETSc's options database before PETSc initialises, so ``-log_view``, ``-ksp_monitor``,
+``-ksp_type``... behave as in any PETSc program. Works identically under ``mpirun -n N``;
+only rank 0 prints.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+
+
+def _split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1:]
+    return argv, []
+
+
+def _case_petsc_options(args: list[str]) -> list[str]:
+    """Raw ``[petsc]`` table of the case file named after ``run`` (validated later)."""
+    if len(args) < 2 or args[0] != "run":
+        return []
+    try:
+        with open(args[1], "rb") as fh:
+            table = tomllib.load(fh).get("petsc", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return []
+    if not isinstance(table, dict):
+        return []
+    out = []
+    for k, v in table.items():
+        if isinstance(v, (dict, list)):
+            continue
+        out.append("-" + str(k).lstrip("-"))
+        if isinstance(v, bool):
+            out.append("true" if v else "false")
+        elif v != "":
+            out.append(str(v))
+    return out
+
+
+def _init_petsc(petsc_args: list[str]) -> None:
+    import solvers  # noqa: F401  (locates petsc4py)
+    import petsc4py
+
+    petsc4py.init([sys.argv[0]] + petsc_args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .registry import COMMANDS, RUNNERS
+
+    p = argparse.ArgumentParser(prog="python -m solvers",
+                                description="MPI-parallel PDE and kinetics solvers on PETSc. "
+                                            "PETSc options go after '--'.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run a case file")
+    r.add_argument("case", help="TOML case file (kinds: " + ", ".join(sorted(RUNNERS)) + ")")
+    r.add_argument("-o", "--output", default="", help="output path (overrides [output] path)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    v = sub.add_parser("validate", help="run analytic validation checks")
+    v.add_argument("names", nargs="*", help="checks to run (default: all fast ones)")
+    v.add_argument("--plots", metavar="DIR", help="write PNG plots to DIR")
+    v.add_argument("--list", action="store_true", help="list the checks and exit")
+    i = sub.add_parser("info", help="versions of PETSc, MPI, numpy, h5py, torch; ranks")
+    i.add_argument("--short", action="store_true")
+    s = sub.add_parser("schema", help="print the case-file schema (markdown)")
+    s.add_argument("kinds", nargs="*")
+    for name, cmd in sorted(COMMANDS.items()):
+        cp = sub.add_parser(name, help=cmd.help)
+        cmd.add_arguments(cp)
+    return p
+
+
+def cmd_run(args, comm) -> int:
+    from . import case as casemod
+    from .parallel import UserError
+    from .registry import RUNNERS, RunContext, schemas
+
+    try:
+        c = casemod.load(args.case, schemas())
+    except casemod.CaseError as exc:
+        raise UserError(f"{args.case}: {exc}") from None
+    ctx = RunContext(comm=comm, output=args.output, quiet=args.quiet or not sys.stdout.isatty())
+    RUNNERS[c.kind].run(c, ctx)
+    return 0
+
+
+def cmd_validate(args, comm) -> int:
+    from .parallel import UserError, rprint
+    from .registry import CHECKS
+    from .validation import format_results
+
+    if args.list:
+        for name, chk in sorted(CHECKS.items()):
+            rprint(f"{name:14s} {'(slow) ' if chk.slow else ''}{chk.doc}", comm=comm)
+        return 0
+    unknown = [n for n in args.names if n not in CHECKS]
+    if unknown:
+        raise UserError(f"unknown validation(s) {', '.join(unknown)}; known: {', '.join(sorted(CHECKS))}")
+    names = args.names or [n for n, c in sorted(CHECKS.items()) if not c.slow]
+    results = []
+    for name in names:
+        results.extend(CHECKS[name].func(comm, args.plots))
+    rprint("\n" + format_results(results), comm=comm)
+    failed = [r for r in results if not r.passed]
+    rprint(f"\n{len(results) - len(failed)} passed, {len(failed)} failed", comm=comm)
+    return 1 if failed else 0
+
+
+def cmd_info(args, comm) -> int:
+    from .output import versions
+    from .parallel import rprint
+    from .registry import CHECKS, RUNNERS
+
+    v = versions(comm)
+    if args.short:
+        rprint(f"PETSc {v['petsc']}, numpy {v['numpy']}, h5py {v['h5py']}, torch {v['torch']}", comm=comm)
+        return 0
+    for k, val in v.items():
+        rprint(f"{k:10s} {val}", comm=comm)
+    rprint(f"{'kinds':10s} {', '.join(sorted(RUNNERS))}", comm=comm)
+    rprint(f"{'checks':10s} {', '.join(sorted(CHECKS))}", comm=comm)
+    return 0
+
+
+def cmd_schema(args, comm) -> int:
+    from .case import COMMON, Table, describe_schema
+    from .parallel import UserError, rprint
+    from .registry import RUNNERS
+
+    kinds = args.kinds or sorted(RUNNERS)
+    for k in kinds:
+        if k not in RUNNERS:
+            raise UserError(f"unknown kind {k!r}; known: {', '.join(sorted(RUNNERS))}")
+        rprint(f"\n### kind = \"{k}\"\n\n{RUNNERS[k].doc}\n", comm=comm)
+        rprint("\n".join(describe_schema(Table({**COMMON, **RUNNERS[k].schema.keys}))), comm=comm)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_in, petsc_args = _split_argv(list(sys.argv[1:] if argv is None else argv))
+    _init_petsc(_case_petsc_options(args_in) + petsc_args)
+    from mpi4py import MPI
+
+    from .parallel import guarded
+    from .registry import COMMANDS, load_plugins
+
+    comm = MPI.COMM_WORLD
+
+    def go() -> int:
+        load_plugins()
+        args = build_parser().parse_args(args_in)
+        handlers = {"run": cmd_run, "validate": cmd_validate, "info": cmd_info, "schema": cmd_schema}
+        if args.command in handlers:
+            return handlers[args.command](args, comm)
+        return COMMANDS[args.command].func(args)
+
+    return guarded(go, comm)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

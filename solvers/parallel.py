@@ -1,0 +1,72 @@
+"""MPI helpers: rank-0 printing, abort-on-exception, communicator splitting.
+
+The communicator is always an argument (default ``MPI.COMM_WORLD``); nothing here keeps a
+hidden global communicator.
+"""
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any, Callable
+
+from mpi4py import MPI
+
+
+def world() -> MPI.Comm:
+    return MPI.COMM_WORLD
+
+
+def rprint(*args: Any, comm: MPI.Comm | None = None, file=None, **kw) -> None:
+    """Print on rank 0 of ``comm`` only (flushes, so output interleaves sanely under mpirun)."""
+    comm = comm or MPI.COMM_WORLD
+    if comm.rank == 0:
+        print(*args, file=file or sys.stdout, flush=True, **kw)
+
+
+class UserError(Exception):
+    """An error the user can fix (bad input, impossible option): message only, exit code 2.
+
+    Raise it collectively (on every rank): it exits cleanly without ``MPI_Abort``.
+    """
+
+    exit_code = 2
+
+
+def guarded(func: Callable[[], int], comm: MPI.Comm | None = None) -> int:
+    """Run ``func``; any exception on any rank aborts the whole job with the message shown.
+
+    ``UserError`` (raised collectively, e.g. by case validation) prints once and returns 2.
+    Any other exception prints the traceback prefixed with the failing rank and calls
+    ``MPI_Abort`` so the other ranks cannot hang in a collective.
+    """
+    comm = comm or MPI.COMM_WORLD
+    try:
+        return func()
+    except UserError as exc:
+        if comm.rank == 0:
+            print(f"error: {exc}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        if comm.size > 1:
+            comm.Abort(130)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the whole point is to catch everything
+        tb = traceback.format_exc()
+        prefix = f"[rank {comm.rank}/{comm.size}] " if comm.size > 1 else ""
+        sys.stderr.write("".join(prefix + line + "\n" for line in tb.rstrip().splitlines()))
+        sys.stderr.write(f"{prefix}error: {type(exc).__name__}: {exc}\n")
+        sys.stderr.flush()
+        if comm.size > 1:
+            comm.Abort(1)
+        return 1
+
+
+def split(comm: MPI.Comm, ranks_per_group: int) -> tuple[MPI.Comm, int, int]:
+    """Split ``comm`` into groups of ``ranks_per_group`` consecutive ranks. Collective.
+
+    Returns ``(group_comm, group_index, n_groups)``. ``comm.size`` must be a multiple.
+    """
+    if ranks_per_group < 1 or comm.size % ranks_per_group:
+        raise UserError(f"ranks_per_solve = {ranks_per_group} must divide the number of ranks ({comm.size})")
+    color = comm.rank // ranks_per_group
+    return comm.Split(color, comm.rank), color, comm.size // ranks_per_group

@@ -1,0 +1,1 @@
+"""Poisson family on structured grids: operator assembly, manufactured solutions, runner."""
