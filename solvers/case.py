@@ -65,7 +65,7 @@ class Int(Spec):
         if isinstance(value, bool) or not isinstance(value, int):
             raise CaseError(path, f"must be an integer, got {_fmt(value)}")
         if self.min is not None and value < self.min:
-            what = "a positive integer" if self.min == 1 else f"an integer >= {self.min}"
+            what = "a positive integer" if self.min == 1 or (self.min > 1 and value < 1) else f"an integer >= {self.min}"
             raise CaseError(path, f"must be {what}, got {value}")
         if self.max is not None and value > self.max:
             raise CaseError(path, f"must be an integer <= {self.max}, got {value}")

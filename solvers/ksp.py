@@ -14,17 +14,27 @@ from dataclasses import dataclass, field
 import numpy as np
 from petsc4py import PETSc
 
-_REASONS = {getattr(PETSc.KSP.ConvergedReason, n): n for n in dir(PETSc.KSP.ConvergedReason)
-            if not n.startswith("_") and isinstance(getattr(PETSc.KSP.ConvergedReason, n), int)}
+from .parallel import UserError
+
+_REASONS: dict[int, str] = {}
+for _n in sorted(dir(PETSc.KSP.ConvergedReason)):      # sorted: a stable choice among aliases
+    if not _n.startswith("_") and isinstance(getattr(PETSc.KSP.ConvergedReason, _n), int):
+        _REASONS.setdefault(getattr(PETSc.KSP.ConvergedReason, _n), _n)
 
 
 def reason_name(code: int) -> str:
-    """'CONVERGED_RTOL', 'DIVERGED_ITS', ... for a KSPConvergedReason code."""
+    """petsc4py's name of a KSPConvergedReason code: 'CONVERGED_RTOL', 'DIVERGED_MAX_IT', ..."""
     return _REASONS.get(code, str(code))
 
 
-class SolverDiverged(RuntimeError):
-    """A Krylov solve ended with KSP_DIVERGED_* (the reason is in the message)."""
+class SolverDiverged(UserError):
+    """A Krylov solve ended with KSP_DIVERGED_* (the reason is in the message).
+
+    Raised collectively (every rank sees the same converged reason): the CLI prints the message
+    once and exits with code 3.
+    """
+
+    exit_code = 3
 
 
 @dataclass
