@@ -320,6 +320,8 @@ def describe_schema(schema: Table, prefix: str = "") -> list[str]:
         if isinstance(spec, Table):
             lines.append(f"- `[{p}]`{' (optional)' if not spec.required else ''} {spec.doc}".rstrip())
             lines.extend(describe_schema(spec, p))
+        elif isinstance(spec, AnyTable):
+            lines.append(f"- `[{p}]` (optional) {spec.doc}".rstrip())
         else:
             req = "required" if spec.required else f"default {_fmt(spec.default)}"
             lines.append(f"  - `{p}`: {spec.describe()}, {req}. {spec.doc}".rstrip())
