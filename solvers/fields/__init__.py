@@ -1,0 +1,1 @@
+"""Random fields for parameterised PDE families (seed-stable on any number of ranks)."""

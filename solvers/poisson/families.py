@@ -1,0 +1,293 @@
+"""Parameterised PDE families: seed-reproducible sequences of systems A_i x_i = b_i.
+
+Every family discretises a member of  -div(K grad u) + c u = f,  u = g on the boundary, with
+:func:`solvers.poisson.operator.assemble` (5/7-point stencil, harmonic face means, symmetric
+Dirichlet elimination) on a :class:`meshes.Grid` (2D or 3D):
+
+- ``darcy_exp``: K = exp(GRF(α=2.5, τ=7)), f = 1, g = 0 (SKR's Darcy, papers.md §3). SPD.
+- ``darcy_fno``: K = 12 where GRF(α=2, τ=3) >= 0, else 3; f = 1, g = 0 (FNO recipe). SPD.
+- ``poisson``: K = 1, random source f = GRF(α=2, τ=3) and random boundary data g
+  (GRF(α=2, τ=3) restricted to the boundary). One matrix, many right-hand sides. SPD.
+- ``helmholtz``: -Δu - k²u = f, k ~ U(k_min, k_max) per sample, f = GRF(α=2, τ=3), g = 0.
+  Indefinite once k² exceeds the smallest Dirichlet eigenvalue d π² (k > 4.44 in 2D).
+- ``heat``: backward-Euler steps of u_t = div(K grad u) + f: (I/dt - div K grad) u^{n+1} =
+  u^n/dt + f, K = exp(GRF(α=2.5, τ=7)), u^0 = GRF(α=2, τ=3), g = 0. SPD. ``system`` gives
+  the first step; :meth:`HeatFamily.step_rhs` the later ones (same matrix, new rhs).
+
+A :class:`Sample` holds the inputs as global numpy arrays (replicated, grid index order
+``[i, j(, k)]``) so that a sample is the same for any number of ranks; ``Family.system``
+scatters them to the grid's DMDA layout. Sample ``i`` of a family with seed ``s`` uses the
+seed ``SeedSequence([s, i])`` whatever other samples were drawn, so samples can be generated
+in any order or on any worker.
+
+    fam = make_family("darcy_exp", (129, 129), seed=0)
+    s = fam.sample(3)                   # Sample(index=3, seed=..., fields={"kappa", "f"}, scalars={})
+    op, b = fam.system(grid, s)         # DirichletOperator (op.A is the matrix), rhs Vec
+    feats = fam.sort_features(s)        # what SKR sorting compares (Frobenius distance)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+from petsc4py import PETSc
+
+from meshes import Grid
+
+from ..fields.grf import grf
+from .operator import DirichletOperator, assemble
+
+
+@dataclass
+class Sample:
+    """One member of a family: its index, its seed, input fields (global arrays) and scalars."""
+
+    index: int
+    seed: int
+    fields: dict[str, np.ndarray] = field(default_factory=dict)
+    scalars: dict[str, float] = field(default_factory=dict)
+
+
+def sample_seed(family_seed: int, index: int, tag: int = 0) -> int:
+    """The seed of sample ``index`` (and of its field number ``tag``): SeedSequence([s, i, tag])."""
+    return int(np.random.SeedSequence([int(family_seed), int(index), int(tag)]).generate_state(1)[0])
+
+
+class Family:
+    """Base class: a seed-reproducible sequence of linear systems on a fixed grid shape.
+
+    Subclasses set ``name``, ``spd``, ``OPTIONS`` (name -> default) and implement
+    :meth:`_draw` (the sample's inputs) and :meth:`_assemble` (operator and rhs).
+    """
+
+    name: ClassVar[str] = ""
+    spd: ClassVar[bool] = True
+    OPTIONS: ClassVar[dict[str, Any]] = {}
+    DOC: ClassVar[str] = ""
+
+    def __init__(self, shape: Sequence[int], seed: int = 0, **options: Any):
+        self.shape = tuple(int(n) for n in shape)
+        if len(self.shape) not in (2, 3) or min(self.shape) < 3:
+            raise ValueError(f"{self.name}: shape must have 2 or 3 entries each >= 3, got {self.shape}")
+        self.seed = int(seed)
+        unknown = sorted(set(options) - set(self.OPTIONS))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown option(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(sorted(self.OPTIONS)) or 'none'})")
+        self.options = {**self.OPTIONS, **options}
+        self._check_options()
+
+    def _check_options(self) -> None:
+        """Raise ValueError naming the option if a value is impossible."""
+
+    @property
+    def dim(self) -> int:
+        return len(self.shape)
+
+    def sample(self, i: int) -> Sample:
+        """Sample ``i`` (deterministic in (family seed, i, options); replicated arrays)."""
+        if i < 0:
+            raise ValueError(f"{self.name}: sample index must be >= 0, got {i}")
+        s = Sample(index=int(i), seed=sample_seed(self.seed, i))
+        self._draw(s)
+        return s
+
+    def system(self, grid: Grid, sample: Sample) -> tuple[DirichletOperator, PETSc.Vec]:
+        """Assemble (operator, right-hand side) of ``sample`` on ``grid``. Collective."""
+        if grid.shape != self.shape:
+            raise ValueError(f"{self.name}: grid shape {grid.shape} != family shape {self.shape}")
+        return self._assemble(grid, sample)
+
+    def sort_features(self, sample: Sample) -> np.ndarray:
+        """The vector SKR's Frobenius distance compares: the parameter field(s), flattened."""
+        return np.ascontiguousarray(sample.fields["kappa"], dtype=float).ravel()
+
+    # -- helpers for subclasses --------------------------------------------------------
+    def _field(self, sample: Sample, tag: int, alpha: float, tau: float) -> np.ndarray:
+        return grf(self.shape, alpha, tau, sample_seed(self.seed, sample.index, tag),
+                   modes=self.options.get("modes"))
+
+    def _boundary(self) -> np.ndarray:
+        mask = np.zeros(self.shape, dtype=bool)
+        for d in range(self.dim):
+            idx = [slice(None)] * self.dim
+            idx[d] = 0
+            mask[tuple(idx)] = True
+            idx[d] = -1
+            mask[tuple(idx)] = True
+        return mask
+
+    def _draw(self, sample: Sample) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _assemble(self, grid: Grid, sample: Sample) -> tuple[DirichletOperator, PETSc.Vec]:
+        kappa = grid.scatter(sample.fields["kappa"])
+        op = assemble(grid, kappa=kappa, shift=self._shift(sample))
+        kappa.destroy()
+        f = grid.scatter(sample.fields["f"])
+        g = grid.scatter(sample.fields["g"]) if "g" in sample.fields else 0.0
+        b = op.rhs(f, g)
+        f.destroy()
+        return op, b
+
+    def _shift(self, sample: Sample) -> float:
+        return 0.0
+
+
+class DarcyExp(Family):
+    """-div(K grad u) = f, K = exp(GRF(α, τ)) (SKR: α = 2.5, τ = 7), f = 1, u = 0 on ∂Ω."""
+
+    name = "darcy_exp"
+    OPTIONS = {"alpha": 2.5, "tau": 7.0, "source": 1.0, "modes": None}
+
+    def _draw(self, s: Sample) -> None:
+        o = self.options
+        s.fields["kappa"] = np.exp(self._field(s, 1, o["alpha"], o["tau"]))
+        s.fields["f"] = np.full(self.shape, float(o["source"]))
+
+
+class DarcyFNO(Family):
+    """-div(K grad u) = 1, K = k_high where GRF(α=2, τ=3) >= 0 else k_low (FNO: 12 / 3)."""
+
+    name = "darcy_fno"
+    OPTIONS = {"alpha": 2.0, "tau": 3.0, "k_high": 12.0, "k_low": 3.0, "source": 1.0, "modes": None}
+
+    def _check_options(self) -> None:
+        if self.options["k_high"] <= 0 or self.options["k_low"] <= 0:
+            raise ValueError(f"{self.name}: k_high and k_low must be positive")
+
+    def _draw(self, s: Sample) -> None:
+        o = self.options
+        z = self._field(s, 1, o["alpha"], o["tau"])
+        s.fields["kappa"] = np.where(z >= 0, float(o["k_high"]), float(o["k_low"]))
+        s.fields["f"] = np.full(self.shape, float(o["source"]))
+
+
+class PoissonRandomData(Family):
+    """-Δu = f, u = g on ∂Ω with f = amp_f GRF(α, τ) and g = amp_g GRF(α, τ) on the boundary."""
+
+    name = "poisson"
+    OPTIONS = {"alpha": 2.0, "tau": 3.0, "amp_f": 100.0, "amp_g": 1.0, "modes": None}
+
+    def _draw(self, s: Sample) -> None:
+        o = self.options
+        s.fields["f"] = o["amp_f"] * self._field(s, 1, o["alpha"], o["tau"])
+        s.fields["g"] = np.where(self._boundary(), o["amp_g"] * self._field(s, 2, o["alpha"], o["tau"]), 0.0)
+
+    def _assemble(self, grid: Grid, sample: Sample) -> tuple[DirichletOperator, PETSc.Vec]:
+        op = assemble(grid)
+        f, g = grid.scatter(sample.fields["f"]), grid.scatter(sample.fields["g"])
+        b = op.rhs(f, g)
+        f.destroy()
+        g.destroy()
+        return op, b
+
+    def sort_features(self, sample: Sample) -> np.ndarray:
+        return np.concatenate([sample.fields["f"].ravel(), sample.fields["g"].ravel()])
+
+
+class Helmholtz(Family):
+    """-Δu - k²u = f, k ~ U(k_min, k_max), f = GRF(α, τ), u = 0 on ∂Ω (indefinite for large k).
+
+    ``sort_features`` = (w_k k, f): SKR's distance adds |k_i - k_j| to the field distance;
+    ``k_weight`` w_k (default sqrt(number of nodes), so one unit of k counts as much as a
+    unit-rms change of f) sets how much the wavenumber, which alone changes A, dominates.
+    """
+
+    name = "helmholtz"
+    spd = False
+    OPTIONS = {"k_min": 15.0, "k_max": 25.0, "alpha": 2.0, "tau": 3.0, "k_weight": None, "modes": None}
+
+    def _check_options(self) -> None:
+        o = self.options
+        if not 0 <= o["k_min"] <= o["k_max"]:
+            raise ValueError(f"{self.name}: need 0 <= k_min <= k_max, got {o['k_min']}, {o['k_max']}")
+
+    def _draw(self, s: Sample) -> None:
+        o = self.options
+        rng = np.random.default_rng(sample_seed(self.seed, s.index, 0))
+        s.scalars["k"] = float(rng.uniform(o["k_min"], o["k_max"]))
+        s.fields["f"] = self._field(s, 1, o["alpha"], o["tau"])
+
+    def _assemble(self, grid: Grid, sample: Sample) -> tuple[DirichletOperator, PETSc.Vec]:
+        op = assemble(grid, shift=-sample.scalars["k"] ** 2)
+        f = grid.scatter(sample.fields["f"])
+        b = op.rhs(f, 0.0)
+        f.destroy()
+        return op, b
+
+    def sort_features(self, sample: Sample) -> np.ndarray:
+        w = self.options["k_weight"]
+        w = float(np.sqrt(np.prod(self.shape))) if w is None else float(w)
+        return np.concatenate([[w * sample.scalars["k"]], sample.fields["f"].ravel()])
+
+
+class HeatFamily(Family):
+    """Backward Euler for u_t = div(K grad u) + f: (I/dt - div K grad) u^{n+1} = u^n/dt + f.
+
+    K = exp(GRF(α, τ)), u^0 = GRF(α0, τ0), u = 0 on ∂Ω. One matrix per sample, ``n_steps``
+    right-hand sides: ``system`` returns step 1 (from u^0), :meth:`step_rhs` the next ones.
+    The times of u^0..u^n are :meth:`times`.
+    """
+
+    name = "heat"
+    OPTIONS = {"alpha": 2.5, "tau": 7.0, "alpha0": 2.0, "tau0": 3.0, "dt": 1e-3, "n_steps": 10,
+               "source": 0.0, "modes": None}
+
+    def _check_options(self) -> None:
+        if self.options["dt"] <= 0 or int(self.options["n_steps"]) < 1:
+            raise ValueError(f"{self.name}: dt must be positive and n_steps >= 1")
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.options["n_steps"])
+
+    @property
+    def dt(self) -> float:
+        return float(self.options["dt"])
+
+    def times(self) -> np.ndarray:
+        """t_n = n dt for n = 0..n_steps."""
+        return self.dt * np.arange(self.n_steps + 1)
+
+    def _draw(self, s: Sample) -> None:
+        o = self.options
+        s.fields["kappa"] = np.exp(self._field(s, 1, o["alpha"], o["tau"]))
+        u0 = self._field(s, 2, o["alpha0"], o["tau0"])
+        s.fields["u0"] = np.where(self._boundary(), 0.0, u0)
+        s.fields["f"] = np.full(self.shape, float(o["source"]))
+
+    def _shift(self, sample: Sample) -> float:
+        return 1.0 / self.dt
+
+    def initial_condition(self, grid: Grid, sample: Sample) -> PETSc.Vec:
+        """u^0 as a grid vector. Collective."""
+        return grid.scatter(sample.fields["u0"])
+
+    def step_rhs(self, op: DirichletOperator, sample: Sample, u_prev: PETSc.Vec) -> PETSc.Vec:
+        """b = u^n/dt + f on interior rows (g = 0 on the boundary). Collective."""
+        f = op.grid.scatter(sample.fields["f"])
+        f.axpy(1.0 / self.dt, u_prev)
+        b = op.rhs(f, 0.0)
+        f.destroy()
+        return b
+
+    def _assemble(self, grid: Grid, sample: Sample) -> tuple[DirichletOperator, PETSc.Vec]:
+        kappa = grid.scatter(sample.fields["kappa"])
+        op = assemble(grid, kappa=kappa, shift=self._shift(sample))
+        kappa.destroy()
+        u0 = self.initial_condition(grid, sample)
+        b = self.step_rhs(op, sample, u0)
+        u0.destroy()
+        return op, b
+
+
+FAMILIES: dict[str, type[Family]] = {c.name: c for c in (DarcyExp, DarcyFNO, PoissonRandomData, Helmholtz, HeatFamily)}
+
+
+def make_family(name: str, shape: Sequence[int], seed: int = 0, **options: Any) -> Family:
+    """The family ``name`` (one of :data:`FAMILIES`) on grid ``shape`` with base ``seed``."""
+    if name not in FAMILIES:
+        raise ValueError(f"unknown family {name!r}; known: {', '.join(sorted(FAMILIES))}")
+    return FAMILIES[name](shape, seed, **options)
