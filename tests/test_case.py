@@ -75,3 +75,9 @@ def test_cli_rejects_bad_case_with_exit_2_and_no_file(tmp_path, name, fragment):
     assert proc.returncode == 2, proc.stderr
     assert fragment in proc.stderr
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_cases_readme_matches_schema():
+    """cases/README.md is the output of `python -m solvers schema` (regenerate it if this fails)."""
+    proc = run_cli(["schema"], check=True)
+    assert (ROOT / "cases" / "README.md").read_text().strip() == proc.stdout.strip()
