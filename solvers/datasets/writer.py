@@ -1,0 +1,475 @@
+"""Resumable, crash-safe generation of a dataset in The Well's layout with two-level parallelism.
+
+The world communicator is split into groups of ``ranks_per_solve`` ranks
+(:func:`solvers.parallel.split`); the solve order (sorted for recycling) is cut into contiguous
+chunks, one per group; each group solves its chunk with its grid distributed over its ranks and
+its leader (group rank 0) stores the results. Two ways of storing, chosen by ``io``:
+
+- ``"shards"``: each leader writes batches of ``checkpoint`` samples to its own small HDF5 shard
+  (``<root>.work/shards/``, written to a temporary name and renamed, so a shard exists only when
+  complete); rank 0 merges the shards into the split files at the end.
+- ``"mpio"``: the split files are created up front with every chunk allocated; all groups write
+  their samples straight into them (parallel HDF5, independent raw-data writes), in rounds of
+  ``checkpoint`` samples closed by a collective flush, after which rank 0 records the completion
+  mask (``progress.npy``, written then renamed).
+
+Either way progress is recorded per sample, a run killed at any point (SIGKILL included) resumes
+with the same command, losing at most the unrecorded round/batch of work and never a recorded
+sample. The dataset is assembled in ``<root>.partial`` and renamed to ``<root>`` only when complete.
+A fingerprint of the case (``case_hash``) is stored with the partial run: a changed case refuses
+to resume and names the keys that differ.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from mpi4py import MPI
+
+from ..parallel import UserError, split
+from . import schema
+from .schema import Layout
+
+STATE = "state.json"
+PROGRESS = "progress.npy"
+CREATED = "files_created"
+_TAG = 7301
+
+
+@dataclass
+class SampleResult:
+    """One solved sample: fields shaped like ``Layout.sample_shape`` and per-sample scalars."""
+
+    index: int
+    fields: dict[str, np.ndarray]
+    scalars: dict[str, float]
+
+
+# A producer is built once per group (``factory(group_comm)``) and called collectively on the
+# group's ranks with a sample index; it returns the result on group rank 0 and None elsewhere.
+Producer = Callable[[int], "SampleResult | None"]
+
+
+@dataclass
+class Plan:
+    """What to generate: ``n`` samples, ``split_sizes`` (train, valid, test) in index order."""
+
+    root: Path
+    layout: Layout
+    split_sizes: tuple[int, int, int]
+    order: list[int]                         # solve order (a permutation of range(n))
+    case_data: dict[str, Any]                # what defines the data (fingerprinted)
+    case_text: str = ""
+    io: str = "shards"
+    checkpoint: int = 8
+    ranks_per_solve: int = 1
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return sum(self.split_sizes)
+
+    def locate(self, index: int) -> tuple[str, int]:
+        """(split, row) of sample ``index``: splits are consecutive index ranges."""
+        start = 0
+        for name, size in zip(schema.SPLITS, self.split_sizes):
+            if index < start + size:
+                return name, index - start
+            start += size
+        raise IndexError(f"sample {index} outside 0..{self.n - 1}")
+
+    def split_file(self, base: Path, split_name: str) -> Path:
+        return base / "data" / split_name / f"{self.layout.dataset_name}.hdf5"
+
+    @property
+    def partial(self) -> Path:
+        return self.root.with_name(self.root.name + ".partial")
+
+    @property
+    def work(self) -> Path:
+        return self.root.with_name(self.root.name + ".work")
+
+
+def fingerprint(case_data: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the data-defining case content."""
+    return hashlib.sha256(json.dumps(case_data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: d}
+
+
+def changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Key paths whose values differ between two case contents (e.g. ``samples.n: 32 -> 64``)."""
+    a, b = _flatten(json.loads(json.dumps(old, default=str))), _flatten(json.loads(json.dumps(new, default=str)))
+    return [f"{k}: {a.get(k, '(absent)')!r} -> {b.get(k, '(absent)')!r}"
+            for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name("." + path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _save_mask(path: Path, mask: np.ndarray) -> None:
+    import io
+    buf = io.BytesIO()
+    np.save(buf, mask)
+    _atomic_write(path, buf.getvalue())
+
+
+@dataclass
+class Report:
+    """What a call to :func:`generate` did (times are maxima over ranks, in seconds)."""
+
+    status: str                      # 'complete' (generated now) or 'already complete'
+    resumed_from: int = 0            # samples found done when the run started
+    solved: int = 0                  # samples solved by this run
+    solve_time: float = 0.0          # inputs + assembly + Krylov solves
+    write_time: float = 0.0          # shard / direct HDF5 writes, flushes, progress records
+    merge_time: float = 0.0          # shards -> split files (rank 0), stats, metadata
+    wall_time: float = 0.0
+    iterations: int = 0              # Krylov iterations summed over the samples solved now
+
+
+def _collective(comm: MPI.Comm, func: Callable[[], Any]) -> Any:
+    """Run ``func`` on rank 0; re-raise its ``UserError``/``OSError`` on every rank. Collective."""
+    value, err = None, None
+    if comm.rank == 0:
+        try:
+            value = func()
+        except (UserError, OSError) as exc:
+            err = (type(exc) is UserError, str(exc))
+    value, err = comm.bcast((value, err), root=0)
+    if err:
+        raise UserError(err[1]) if err[0] else OSError(err[1])
+    return value
+
+
+def _prepare(plan: Plan) -> str:
+    """Rank 0: 'complete', 'resume' or 'fresh'; refuses a changed case. Creates the work dir."""
+    h = fingerprint(plan.case_data)
+    meta = plan.root / f"{plan.layout.dataset_name}.yaml"
+    if plan.root.exists():
+        import yaml
+        old = yaml.safe_load(meta.read_text()) if meta.is_file() else {}
+        if old.get("case_hash") == h:
+            shutil.rmtree(plan.work, ignore_errors=True)
+            return "complete"
+        diff = changed_keys(old.get("case", {}), plan.case_data) if old else ["(no metadata found)"]
+        raise UserError(f"{plan.root} already holds a dataset made from a different case "
+                        f"({'; '.join(diff)}); delete it or choose another [output] path")
+    state_file = plan.work / STATE
+    if state_file.is_file():
+        state = json.loads(state_file.read_text())
+        if state["case_hash"] != h:
+            diff = changed_keys(state["case"], plan.case_data)
+            raise UserError(f"refusing to resume the partial run in {plan.work}: the case changed since it "
+                            f"started ({'; '.join(diff)}); restore the case, or delete {plan.work} and "
+                            f"{plan.partial} to start over")
+        return "resume"
+    shutil.rmtree(plan.partial, ignore_errors=True)
+    shutil.rmtree(plan.work, ignore_errors=True)
+    (plan.work / "shards").mkdir(parents=True)
+    state = {"case_hash": h, "case": json.loads(json.dumps(plan.case_data, default=str)),
+             "case_text": plan.case_text, "io": plan.io, "n": plan.n}
+    _atomic_write(state_file, json.dumps(state, indent=1).encode())
+    return "fresh"
+
+
+def _scan_shards(plan: Plan) -> np.ndarray:
+    """Rank 0: completion mask from the complete (renamed) shards; removes leftover temporaries."""
+    import h5py
+    done = np.zeros(plan.n, dtype=bool)
+    for p in sorted((plan.work / "shards").iterdir()):
+        if p.name.startswith("."):
+            p.unlink()                       # a batch that was being written when the run died
+            continue
+        with h5py.File(p, "r") as h5:
+            idx = h5["index"][...]
+        if done[idx].any():
+            raise OSError(f"shard {p} repeats samples {idx[done[idx]].tolist()}")
+        done[idx] = True
+    return done
+
+
+def _done_mask(plan: Plan) -> np.ndarray:
+    if plan.io == "shards":
+        return _scan_shards(plan)
+    p = plan.work / PROGRESS
+    if (plan.work / CREATED).is_file() and p.is_file():
+        return np.load(p)
+    return np.zeros(plan.n, dtype=bool)
+
+
+def _chunks(seq: list[int], n_groups: int) -> list[list[int]]:
+    """Contiguous, balanced pieces of ``seq`` (group g gets piece g)."""
+    bounds = np.linspace(0, len(seq), n_groups + 1).round().astype(int)
+    return [seq[bounds[g]:bounds[g + 1]] for g in range(n_groups)]
+
+
+class _Progress:
+    """Rank-0 progress bar (tqdm) over all groups; quiet when asked or not on a terminal."""
+
+    def __init__(self, comm: MPI.Comm, total: int, initial: int, quiet: bool, desc: str):
+        self.bar = None
+        if comm.rank == 0 and not quiet:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="sample", dynamic_ncols=True)
+
+    def update(self, k: int) -> None:
+        if self.bar is not None and k:
+            self.bar.update(k)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _open(path: Path, mode: str, comm: MPI.Comm):
+    import h5py
+    if comm.size > 1:
+        if not h5py.get_config().mpi:
+            raise UserError("io = 'mpio' needs parallel h5py (run under mpirun so the MPI build of "
+                            "h5py is picked) or io = 'shards'")
+        return h5py.File(path, mode, driver="mpio", comm=comm)
+    return h5py.File(path, mode)
+
+
+def _write_rows(files: dict, plan: Plan, results: list[SampleResult]) -> None:
+    for r in results:
+        split_name, row = plan.locate(r.index)
+        h5 = files[split_name]
+        for name, arr in r.fields.items():
+            h5["t0_fields"][name][row] = arr.astype(schema.FIELD_DTYPE)
+        for name, value in r.scalars.items():
+            h5["scalars"][name][row] = value
+
+
+def _run_mpio(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, leader: bool,
+              progress: _Progress, rep: Report) -> None:
+    """Direct writes into the split files (parallel HDF5 when comm.size > 1). Collective."""
+    sizes = dict(zip(schema.SPLITS, plan.split_sizes))
+    present = [s for s in schema.SPLITS if sizes[s]]
+    if not _collective(comm, lambda: (plan.work / CREATED).is_file()):
+        t0 = time.perf_counter()
+        _collective(comm, lambda: [plan.split_file(plan.partial, s).parent.mkdir(parents=True, exist_ok=True)
+                                   for s in present])
+        for s in present:
+            with _open(plan.split_file(plan.partial, s), "w", comm) as h5:
+                schema.create(h5, plan.layout, sizes[s], early=True)
+        _collective(comm, lambda: (_save_mask(plan.work / PROGRESS, np.zeros(plan.n, dtype=bool)),
+                                   (plan.work / CREATED).touch()))
+        rep.write_time += time.perf_counter() - t0
+    files = {s: _open(plan.split_file(plan.partial, s), "r+", comm) for s in present}
+    mask = np.load(plan.work / PROGRESS) if comm.rank == 0 else None
+    try:
+        n_rounds = comm.allreduce(-(-len(chunk) // plan.checkpoint), op=MPI.MAX)
+        for r in range(n_rounds):
+            t0 = time.perf_counter()
+            results = [produce(i) for i in chunk[r * plan.checkpoint:(r + 1) * plan.checkpoint]]
+            results = [x for x in results if x is not None] if leader else []
+            t1 = time.perf_counter()
+            rep.solve_time += t1 - t0
+            _write_rows(files, plan, results)
+            for h5 in files.values():
+                h5.flush()                                   # collective: the round is on disk
+            done = comm.gather([x.index for x in results], root=0)
+            if comm.rank == 0:
+                idx = [i for part in done for i in part]
+                mask[idx] = True
+                _save_mask(plan.work / PROGRESS, mask)
+                progress.update(len(idx))
+            comm.Barrier()
+            rep.write_time += time.perf_counter() - t1
+            rep.solved += len(results)
+            rep.iterations += sum(int(x.scalars.get("iterations", 0)) for x in results)
+    finally:
+        for h5 in files.values():
+            h5.close()
+
+
+def _write_shard(plan: Plan, results: list[SampleResult]) -> None:
+    import h5py
+    path = plan.work / "shards" / f"shard-{results[0].index:07d}.h5"
+    tmp = path.with_name("." + path.name + ".tmp")
+    with h5py.File(tmp, "w") as h5:
+        h5.create_dataset("index", data=np.array([r.index for r in results], dtype=np.int64))
+        for name in results[0].fields:
+            h5.create_dataset(f"fields/{name}", data=np.stack([r.fields[name] for r in results])
+                              .astype(schema.FIELD_DTYPE))
+        for name in results[0].scalars:
+            h5.create_dataset(f"scalars/{name}", data=np.array([r.scalars[name] for r in results]))
+    os.replace(tmp, path)
+
+
+def _run_shards(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, leader: bool,
+                progress: _Progress, rep: Report, remaining: int) -> None:
+    """Per-group shards; leaders report each sample to rank 0 for the progress bar. Collective."""
+    buf: list[SampleResult] = []
+    reqs = []
+    received = 0
+    for k, i in enumerate(chunk):
+        t0 = time.perf_counter()
+        res = produce(i)
+        t1 = time.perf_counter()
+        rep.solve_time += t1 - t0
+        if leader:
+            buf.append(res)
+            rep.solved += 1
+            rep.iterations += int(res.scalars.get("iterations", 0))
+            if len(buf) >= plan.checkpoint or k == len(chunk) - 1:
+                _write_shard(plan, buf)
+                buf = []
+            if comm.rank == 0:
+                progress.update(1)
+                received += 1
+            else:
+                reqs.append(comm.isend(1, dest=0, tag=_TAG))
+        if comm.rank == 0:
+            while comm.iprobe(source=MPI.ANY_SOURCE, tag=_TAG):
+                received += comm.recv(source=MPI.ANY_SOURCE, tag=_TAG)
+                progress.update(1)
+        rep.write_time += time.perf_counter() - t1
+    if comm.rank == 0:
+        while received < remaining:
+            received += comm.recv(source=MPI.ANY_SOURCE, tag=_TAG)
+            progress.update(1)
+    MPI.Request.Waitall(reqs)
+    comm.Barrier()
+
+
+def _merge_shards(plan: Plan) -> None:
+    """Rank 0: shards -> split files in ``<root>.partial`` (each written then renamed)."""
+    import h5py
+    sizes = dict(zip(schema.SPLITS, plan.split_sizes))
+    files, tmps, seen = {}, {}, np.zeros(plan.n, dtype=bool)
+    try:
+        for s in schema.SPLITS:
+            if sizes[s]:
+                path = plan.split_file(plan.partial, s)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmps[s] = path.with_name("." + path.name + ".tmp")
+                files[s] = h5py.File(tmps[s], "w")
+                schema.create(files[s], plan.layout, sizes[s])
+        for p in sorted((plan.work / "shards").glob("shard-*.h5")):
+            with h5py.File(p, "r") as sh:
+                idx = sh["index"][...]
+                fields = {k: sh["fields"][k][...] for k in sh["fields"]}
+                scal = {k: sh["scalars"][k][...] for k in sh["scalars"]}
+            seen[idx] = True
+            _write_rows(files, plan, [SampleResult(int(i), {k: v[j] for k, v in fields.items()},
+                                                   {k: v[j] for k, v in scal.items()})
+                                      for j, i in enumerate(idx)])
+    finally:
+        for h5 in files.values():
+            h5.close()
+    if not seen.all():
+        raise OSError(f"merge found {int((~seen).sum())} samples missing from the shards "
+                      f"(first {np.flatnonzero(~seen)[:5].tolist()})")
+    for s, tmp in tmps.items():
+        os.replace(tmp, plan.split_file(plan.partial, s))
+
+
+def training_stats(path: Path, batch: int = 64) -> dict[str, dict[str, float]]:
+    """mean, std, rms of every field over one split file (float64 accumulation, streamed)."""
+    import h5py
+    out: dict[str, dict[str, float]] = {"mean": {}, "std": {}, "rms": {}}
+    with h5py.File(path, "r") as h5:
+        for name in h5["t0_fields"].attrs["field_names"]:
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            ds = h5["t0_fields"][name]
+            s = s2 = 0.0
+            for a in range(0, ds.shape[0], batch):
+                x = ds[a:a + batch].astype(np.float64)
+                s += x.sum()
+                s2 += np.square(x).sum()
+            m = ds.size
+            mean, ms = s / m, s2 / m
+            out["mean"][name] = float(mean)
+            out["std"][name] = float(np.sqrt(max(ms - mean * mean, 0.0)))
+            out["rms"][name] = float(np.sqrt(ms))
+    return out
+
+
+def _finalize(plan: Plan, rep: Report, versions: dict) -> None:
+    """Rank 0: stats.yaml and <name>.yaml into the partial dir, rename it, drop the work dir."""
+    import yaml
+    if plan.io == "shards":
+        _merge_shards(plan)
+    sizes = dict(zip(schema.SPLITS, plan.split_sizes))
+    stats_split = next(s for s in schema.SPLITS if sizes[s])
+    stats = training_stats(plan.split_file(plan.partial, stats_split))
+    (plan.partial / "stats.yaml").write_text(yaml.safe_dump(stats, sort_keys=False))
+    start = 0
+    index_ranges = {}
+    for s in schema.SPLITS:
+        index_ranges[s] = [start, start + sizes[s]]
+        start += sizes[s]
+    meta = {"dataset_name": plan.layout.dataset_name, "n_samples": plan.n,
+            "splits": {s: {"n": sizes[s], "sample_index": index_ranges[s],
+                           "file": str(plan.split_file(Path("."), s)) if sizes[s] else None}
+                       for s in schema.SPLITS},
+            "stats_split": stats_split, "layout": plan.layout.to_dict(), **plan.metadata,
+            "io": plan.io, "case_hash": fingerprint(plan.case_data),
+            "case": json.loads(json.dumps(plan.case_data, default=str)), "case_text": plan.case_text,
+            "versions": versions}
+    meta = json.loads(json.dumps(meta, default=str))         # plain types only (e.g. torch's version str)
+    (plan.partial / f"{plan.layout.dataset_name}.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    os.replace(plan.partial, plan.root)
+    shutil.rmtree(plan.work, ignore_errors=True)
+
+
+def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comm: MPI.Comm,
+             quiet: bool = True, versions: dict | None = None) -> Report:
+    """Generate (or finish, or recognise as complete) the dataset described by ``plan``. Collective.
+
+    ``factory(group_comm)`` builds the group's producer. Raises ``UserError`` collectively when
+    the case changed since a partial run or the output already holds a different dataset.
+    """
+    t_start = time.perf_counter()
+    status = _collective(comm, lambda: _prepare(plan))
+    if status == "complete":
+        return Report(status="already complete")
+    done = _collective(comm, lambda: _done_mask(plan))
+    if comm.rank == 0:
+        plan.partial.mkdir(parents=True, exist_ok=True)
+    remaining = [i for i in plan.order if not done[i]]
+    group, g, n_groups = split(comm, plan.ranks_per_solve)
+    chunk = _chunks(remaining, n_groups)[g]
+    rep = Report(status="complete", resumed_from=int(done.sum()))
+    progress = _Progress(comm, plan.n, int(done.sum()), quiet, plan.layout.dataset_name)
+    try:
+        produce = factory(group)
+        if plan.io == "mpio":
+            _run_mpio(plan, comm, chunk, produce, group.rank == 0, progress, rep)
+        else:
+            _run_shards(plan, comm, chunk, produce, group.rank == 0, progress, rep, len(remaining))
+    finally:
+        progress.close()
+    t0 = time.perf_counter()
+    _collective(comm, lambda: _finalize(plan, rep, versions or {}))
+    rep.merge_time = time.perf_counter() - t0
+    rep.solve_time = comm.allreduce(rep.solve_time, op=MPI.MAX)
+    rep.write_time = comm.allreduce(rep.write_time, op=MPI.MAX)
+    rep.solved = comm.allreduce(rep.solved)
+    rep.iterations = comm.allreduce(rep.iterations)
+    rep.wall_time = time.perf_counter() - t_start
+    group.Free()
+    return rep
