@@ -175,11 +175,11 @@ def check(path: str | Path) -> CheckReport:
         idx = check_file(path, rep)
         rep.n_samples = 0 if idx is None else len(idx)
         return rep
+    if path.with_name(path.name + ".work").exists() or path.name.endswith((".partial", ".work")):
+        rep.problems.append(f"{path}: an unfinished run (rerun the same command to complete it)")
+        return rep
     if not path.is_dir():
         rep.problems.append(f"{path}: no such file or directory")
-        return rep
-    if path.with_name(path.name + ".work").exists() or path.name.endswith(".partial"):
-        rep.problems.append(f"{path}: an unfinished run (rerun the same command to complete it)")
         return rep
     metas = sorted(path.glob("*.yaml"))
     meta_file = next((m for m in metas if m.name != "stats.yaml"), None)

@@ -4,7 +4,7 @@
   output field, ``x-coordinate``, ``y-coordinate`` (``z-coordinate``), ``t-coordinate``; the
   simulation parameters as root attributes). Input fields keep their names, except the
   coefficient of a Darcy family, which PDEBench calls ``nu`` [N, nx, ny]; a Darcy forcing
-  parameter ``f`` is also stored as PDEBench's root attribute ``beta``. One file per split:
+  parameter ``source`` is also stored as PDEBench's root attribute ``beta``. One file per split:
   ``{name}_{split}.hdf5``.
 - ``neuraloperator``: torch ``.pt`` dicts ``{"x": [N, H, W], "y": [N, H, W]}`` named
   ``{name}_{split}_{res}.pt`` (the Darcy/Navier-Stokes loaders). ``x`` is the input field
@@ -71,8 +71,8 @@ def to_pdebench(src: Path, dst: Path, family: str = "") -> Path:
             out.create_dataset(key, data=fields[name].astype(np.float32))
         for k, v in layout.parameters.items():
             out.attrs[k] = v
-        if darcy and "f" in layout.parameters:
-            out.attrs["beta"] = layout.parameters["f"]
+        if darcy and "source" in layout.parameters:
+            out.attrs["beta"] = layout.parameters["source"]
         out.attrs["source_fields"] = np.array([out_name] + layout.inputs, dtype=h5py.string_dtype())
     return dst
 

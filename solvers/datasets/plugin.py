@@ -36,7 +36,7 @@ INPUTS = {"darcy_exp": ["kappa"], "darcy_fno": ["kappa"], "poisson": ["f", "g"],
 def _check(sections: dict, path: str) -> None:
     fam, mesh, smp, par, out = (sections[k] for k in ("family", "mesh", "samples", "parallel", "output"))
     try:
-        make_family(fam["name"], mesh["shape"], fam["seed"], **fam["options"])
+        make_family(fam["name"], mesh["shape"], fam["seed"], **fam["options"]).sample(0)
     except (ValueError, TypeError) as exc:
         raise CaseError("family.options", str(exc)) from None
     fr = smp["split"]

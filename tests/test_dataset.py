@@ -1,0 +1,304 @@
+"""Datasets (serial, in-process): Well schema, inputs = family samples, solution error bound,
+check failures, resume after a crash, changed-case refusal, exports round trip, torch Dataset."""
+from __future__ import annotations
+
+import pickle
+import shutil
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import torch
+import yaml
+from mpi4py import MPI
+
+from meshes import Grid
+from solvers import case as casemod
+from solvers.datasets import check as checkmod
+from solvers.datasets import export as exportmod
+from solvers.datasets import plugin, writer
+from solvers.datasets.torch_dataset import WellSplit
+from solvers.parallel import UserError
+from solvers.poisson.families import make_family
+from solvers.registry import RUNNERS, RunContext, load_plugins, schemas
+
+from conftest import run_cli
+
+EPS32 = 2.0 ** -24
+
+
+def case_text(family: str = "darcy_fno", n: int = 24, shape=(17, 17), io: str = "shards", rps: int = 1,
+              checkpoint: int = 4, solver: str = 'ksp_type = "cg"\npc_type = "gamg"', extra: str = "",
+              name: str = "ds") -> str:
+    return f"""
+[case]
+kind = "dataset"
+name = "{name}"
+[family]
+name = "{family}"
+seed = 7
+[mesh]
+shape = {list(shape)}
+[samples]
+n = {n}
+split = [0.5, 0.25, 0.25]
+[parallel]
+ranks_per_solve = {rps}
+io = "{io}"
+checkpoint = {checkpoint}
+[solver]
+{solver}
+rtol = 1e-8
+{extra}
+"""
+
+
+def load_case(text: str):
+    load_plugins()
+    return casemod.validate(casemod.parse_text(text), schemas(), text=text, source="test.toml")
+
+
+def generate(text: str, out: Path) -> dict:
+    return RUNNERS["dataset"].run(load_case(text), RunContext(comm=MPI.COMM_WORLD, output=str(out), quiet=True))
+
+
+def read_all(root: Path) -> dict[str, np.ndarray]:
+    """Every field and per-sample scalar of a dataset, concatenated over the splits in index order."""
+    out: dict[str, list] = {}
+    for split in ("train", "valid", "test"):
+        for f in sorted((root / "data" / split).glob("*.hdf5")):
+            with h5py.File(f, "r") as h5:
+                for k in h5["t0_fields"]:
+                    out.setdefault(k, []).append(h5["t0_fields"][k][...])
+                for k in h5["scalars"]:
+                    if h5["scalars"][k].ndim == 1:
+                        out.setdefault(k, []).append(h5["scalars"][k][...])
+    return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def solution_bound(family, index: int, residuals, u_norms) -> float:
+    """The bound we guarantee between two stored solutions of sample ``index``:
+
+    ||u_a - u_b||_2 <= (r_a + r_b) ||b||_2 / λ_min(A) + 2^-24 (||u_a||_2 + ||u_b||_2),
+
+    r = the recorded true relative residual ||b - A u|| / ||b|| of each solve (each <= rtol when
+    the solve converged in the unpreconditioned norm), the last term the float32 rounding.
+    Against the exact discrete solution, use r_b = 0 and ||u_b|| = 0.
+    """
+    grid = Grid(family.shape, comm=MPI.COMM_SELF)
+    op, b = family.system(grid, family.sample(index))
+    A = op.A.convert("dense").getDenseArray()
+    lam_min = float(np.linalg.eigvalsh(A)[0])
+    return sum(residuals) * b.norm() / lam_min + EPS32 * sum(u_norms)
+
+
+def exact_solution(family, index: int) -> np.ndarray:
+    grid = Grid(family.shape, comm=MPI.COMM_SELF)
+    op, b = family.system(grid, family.sample(index))
+    A = op.A.convert("dense").getDenseArray()
+    x = np.linalg.solve(A, b.getArray())
+    v = grid.create_vec()
+    v.setArray(x)
+    return grid.gather(v)
+
+
+@pytest.fixture(scope="module")
+def darcy(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("darcy") / "darcy"
+    generate(case_text(), root)
+    return root
+
+
+def test_generated_dataset_passes_check_with_well_layout(darcy):
+    rep = checkmod.check(darcy)
+    assert rep.ok, rep.problems
+    assert rep.n_samples == 24
+    meta = yaml.safe_load((darcy / "ds.yaml").read_text())
+    assert [meta["splits"][s]["n"] for s in ("train", "valid", "test")] == [12, 6, 6]
+    with h5py.File(darcy / "data" / "valid" / "ds.hdf5") as h5:
+        assert h5.attrs["n_trajectories"] == 6 and h5.attrs["n_spatial_dims"] == 2
+        assert set(h5) >= {"dimensions", "t0_fields", "t1_fields", "t2_fields", "scalars", "boundary_conditions"}
+        u = h5["t0_fields/u"]
+        assert u.dtype == np.float32 and u.shape == (6, 17, 17) and u.chunks == (1, 17, 17)
+        assert list(h5["scalars/sample_index"][...]) == list(range(12, 18))
+        assert h5["boundary_conditions/x_wall/mask"][...].sum() == 2
+    stats = yaml.safe_load((darcy / "stats.yaml").read_text())
+    train = read_all(darcy)["u"][:12].astype(np.float64)
+    assert stats["mean"]["u"] == pytest.approx(train.mean(), rel=1e-12)
+    assert stats["std"]["u"] == pytest.approx(train.std(), rel=1e-9)
+
+
+def test_inputs_are_the_family_samples_and_solutions_within_bound(darcy):
+    data = read_all(darcy)
+    fam = make_family("darcy_fno", (17, 17), seed=7)
+    for i in (0, 13, 23):
+        s = fam.sample(i)
+        assert np.array_equal(data["kappa"][i], s.fields["kappa"].astype(np.float32))
+        assert data["seed"][i] == s.seed and data["sample_index"][i] == i
+        assert data["residual"][i] <= 1e-7
+        u_exact = exact_solution(fam, i)
+        err = np.linalg.norm(data["u"][i].astype(np.float64) - u_exact)
+        assert err <= solution_bound(fam, i, [data["residual"][i]], [np.linalg.norm(data["u"][i])])
+        assert err <= 1e-6 * np.linalg.norm(u_exact)
+
+
+def test_check_reports_nan_constant_missing_and_stats(darcy, tmp_path):
+    bad = tmp_path / "darcy"
+    shutil.copytree(darcy, bad)
+    f = bad / "data" / "train" / "ds.hdf5"
+    with h5py.File(f, "r+") as h5:
+        h5["t0_fields/u"][3, 5, 5] = np.nan
+        h5["t0_fields/kappa"][4] = 0.0
+        h5["scalars/sample_index"][5] = 6                        # sample 5 missing, 6 twice
+    rep = checkmod.check(bad)
+    text = "\n".join(rep.problems)
+    assert "t0_fields/u: NaN/inf in samples [3]" in text
+    assert "t0_fields/kappa: constant over samples [4]" in text
+    assert "1 samples missing (first [5])" in text and "more than once: [6]" in text
+    assert "stats.yaml" in text
+    proc = run_cli(["dataset", "check", str(bad)])
+    assert proc.returncode == 1 and "FAIL" in proc.stdout
+
+
+def test_check_reports_schema_violations(darcy, tmp_path):
+    f = tmp_path / "one.hdf5"
+    shutil.copy(darcy / "data" / "test" / "ds.hdf5", f)
+    with h5py.File(f, "r+") as h5:
+        del h5["t1_fields"]
+        h5["t0_fields/u"].attrs["time_varying"] = True          # shape no longer matches the flags
+    rep = checkmod.check(f)
+    assert any("group /t1_fields missing" in p for p in rep.problems)
+
+
+def _crash_after(k: int):
+    """A producer factory whose group raises (a crash) when asked for its (k+1)-th sample."""
+    calls = {"n": 0}
+
+    def factory(family, solver):
+        def make(group):
+            inner = plugin.SampleSolver(family, group, solver)
+
+            def produce(i):
+                if calls["n"] == k:
+                    raise RuntimeError("simulated crash")
+                calls["n"] += 1
+                return inner(i)
+            return produce
+        return make
+    return factory
+
+
+@pytest.mark.parametrize("io", ["shards", "mpio"])
+def test_resume_after_crash_and_refuse_changed_case(darcy, tmp_path, io):
+    text = case_text(io=io, checkpoint=3)
+    root = tmp_path / "ds"
+    case = load_case(text)
+    plan, family = plugin.build_plan(case, root)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        writer.generate(plan, _crash_after(10)(family, case["solver"]), MPI.COMM_WORLD)
+    assert not root.exists() and plan.work.exists()
+    with pytest.raises(UserError, match=r"case changed since it started \(samples.n: 24 -> 25\)"):
+        generate(case_text(io=io, checkpoint=3, n=25), root)
+    summary = generate(text, root)
+    assert summary["resumed_from"] == 9 and summary["solved"] == 15   # 3 full records of 3
+    assert checkmod.check(root).ok and not plan.work.exists() and not plan.partial.exists()
+    a, b = read_all(darcy), read_all(root)
+    for k in ("kappa", "u", "sample_index", "seed", "residual", "iterations"):
+        assert np.array_equal(a[k], b[k]), k
+    assert generate(text, root)["status"] == "already complete"
+    with pytest.raises(UserError, match="already holds a dataset made from a different case"):
+        generate(case_text(io=io, n=25), root)
+
+
+@pytest.mark.parametrize("family, solver", [
+    ("heat", 'ksp_type = "cg"\npc_type = "gamg"'),
+    ("helmholtz", 'ksp_type = "gmres"\npc_type = "lu"'),
+    ("poisson", 'ksp_type = "cg"\npc_type = "gamg"'),
+])
+def test_other_families(tmp_path, family, solver):
+    root = tmp_path / family
+    generate(case_text(family=family, n=4, solver=solver), root)
+    assert checkmod.check(root).ok
+    data = read_all(root)
+    fam = make_family(family, (17, 17), seed=7)
+    s = fam.sample(2)
+    if family == "heat":
+        assert data["u"].shape == (4, fam.n_steps + 1, 17, 17)
+        assert np.array_equal(data["u"][2, 0], s.fields["u0"].astype(np.float32))
+        with h5py.File(root / "data" / "train" / "ds.hdf5") as h5:
+            assert np.allclose(h5["dimensions/time"][...], fam.times())
+    elif family == "helmholtz":
+        assert data["k"][2] == s.scalars["k"]
+        u = exact_solution(fam, 2)
+        assert np.linalg.norm(data["u"][2] - u) <= 1e-5 * np.linalg.norm(u)
+    else:
+        assert np.array_equal(data["g"][2], s.fields["g"].astype(np.float32))
+        u = exact_solution(fam, 2)
+        assert np.linalg.norm(data["u"][2] - u) <= 1e-6 * np.linalg.norm(u)
+
+
+def test_exports_round_trip(darcy, tmp_path):
+    data = read_all(darcy)
+    files = exportmod.export(darcy, "pdebench", tmp_path / "pdeb")
+    assert [f.name for f in files] == ["ds_train.hdf5", "ds_valid.hdf5", "ds_test.hdf5"]
+    got_u = []
+    for f in files:
+        with h5py.File(f) as h5:
+            assert h5["tensor"].dtype == np.float32 and h5["tensor"].shape[1] == 1
+            assert h5["nu"].shape == h5["tensor"].shape[:1] + (17, 17)
+            assert np.array_equal(h5["nu"][...], data["kappa"][h5["sample_index"][...]])
+            assert np.allclose(h5["x-coordinate"][...], np.linspace(0, 1, 17))
+            assert h5.attrs["beta"] == 1.0
+            got_u.append(h5["tensor"][:, 0])
+    assert np.array_equal(np.concatenate(got_u), data["u"])
+    files = exportmod.export(darcy, "neuraloperator", tmp_path / "no")
+    assert [f.name for f in files] == ["ds_train_17.pt", "ds_valid_17.pt", "ds_test_17.pt"]
+    d = torch.load(files[0])
+    assert set(d) == {"x", "y"} and d["x"].dtype == torch.float32
+    assert np.array_equal(d["x"].numpy(), data["kappa"][:12]) and np.array_equal(d["y"].numpy(), data["u"][:12])
+    proc = run_cli(["dataset", "export", str(darcy), "--format", "neuraloperator", "-o", str(tmp_path / "cli")])
+    assert proc.returncode == 0, proc.stderr
+    assert torch.equal(torch.load(tmp_path / "cli" / "ds_test_17.pt")["y"], torch.from_numpy(data["u"][18:]))
+
+
+def test_torch_dataset_is_lazy_and_matches_files(darcy):
+    data = read_all(darcy)
+    ds = WellSplit(darcy, "valid")
+    assert len(ds) == 6 and ds._h5 is None                     # nothing opened yet
+    item = ds[2]
+    assert item["index"] == 14 and item["x"].shape == (1, 17, 17)
+    assert np.array_equal(item["x"][0].numpy(), data["kappa"][14])
+    assert np.array_equal(item["y"][0].numpy(), data["u"][14])
+    assert pickle.loads(pickle.dumps(ds))._h5 is None         # workers open their own handle
+    loader = torch.utils.data.DataLoader(WellSplit(darcy, "train", normalize=True), batch_size=4, num_workers=2)
+    xs = torch.cat([b["x"] for b in loader])
+    stats = yaml.safe_load((darcy / "stats.yaml").read_text())
+    ref = (data["kappa"][:12] - stats["mean"]["kappa"]) / stats["std"]["kappa"]
+    assert torch.allclose(xs[:, 0], torch.from_numpy(ref.astype(np.float32)), atol=1e-6)
+
+
+@pytest.mark.parametrize("extra, key", [
+    ('[output]\ncompression = "gzip"', "output.compression"),          # with io = mpio
+    ("[family.options]\nalpha = -1", "family.options"),
+    ("[family.options]\nbogus = 1", "family.options"),
+])
+def test_malformed_cases_name_the_key(extra, key):
+    with pytest.raises(casemod.CaseError) as err:
+        load_case(case_text(io="mpio", extra=extra))
+    assert err.value.key_path == key
+
+
+def test_split_fractions_validated():
+    with pytest.raises(casemod.CaseError, match="samples.split: fractions must sum to 1"):
+        load_case(case_text().replace("[0.5, 0.25, 0.25]", "[0.5, 0.25, 0.5]"))
+    with pytest.raises(casemod.CaseError, match="training split of 2 samples would be empty"):
+        load_case(case_text(n=2).replace("[0.5, 0.25, 0.25]", "[0.0, 0.5, 0.5]"))
+
+
+def test_bad_case_exits_2_and_writes_nothing(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text(case_text().replace('name = "darcy_fno"', 'name = "darcy"'))
+    proc = run_cli(["run", str(f), "-o", str(tmp_path / "out")])
+    assert proc.returncode == 2 and "family.name: must be one of" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
