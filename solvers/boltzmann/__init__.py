@@ -1,0 +1,1 @@
+"""Boltzmann equation for single gases and disparate-mass mixtures (fast spectral method, AP scheme)."""

@@ -1,0 +1,193 @@
+"""Time integration of the two-species (light L, heavy H) space-homogeneous Boltzmann system.
+
+Nondimensionalisation (stated once, used everywhere): masses in units of ``m_L`` (``m_L = 1``,
+``m_H = 1/ε²``, ``ε = sqrt(m_L/m_H)``), temperature in units of a reference ``T0``, velocity in units
+of the light thermal speed ``sqrt(T0/m_L)``, density in units of ``n0`` and time in units of the
+light-light collision time ``1 / (n0 b sqrt(T0/m_L)^γ)``. With one kernel ``B = b |q|^γ`` for all
+pairs and hard spheres (γ = 1), L-L and L-H scattering act on O(1) times, H-H relaxation on
+O(1/ε) and temperature equalisation on O(1/ε²) (papers.md §1); for Maxwell molecules (γ = 0)
+only the equalisation is slow.
+
+Schemes:
+
+- ``explicit``: classical RK4 on ``Q_LL + Q_LH``, ``Q_HH + Q_HL`` with the full spectral cross
+  operators (:mod:`.mixture`), stable only for ``dt`` of the fastest (O(1)) scale.
+- ``explicit_asymptotic``: RK4 with the asymptotic cross operators (:mod:`.asymptotic`).
+- ``ap``: first-order IMEX penalisation (Filbet & Jin, JCP 229 (2010) 7625) of the asymptotic
+  system: for each species ``∂_t f = S(f) + D(f)`` is advanced as ::
+
+      f^{n+1} = [f^n + dt (S + D)(f^n) - dt β (M^n - f^n) + dt β M^{n+1}] / (1 + dt β),
+
+  where ``M`` is the local equilibrium of the stiff part (light: Maxwellian of ``f_L``'s density
+  and energy about the heavy mean velocity ``u_H`` — the null space of ``Q_LL + Lor``; heavy: its own
+  Maxwellian), ``M^{n+1}`` is built from the explicitly predicted moments of ``f^n + dt (S+D)(f^n)``,
+  and ``β`` bounds the spectral radius of ``S + D`` (loss frequencies plus a bound for the
+  drift-diffusion operators). Stable for any ``dt``; as ``dt β → ∞`` it projects on the limiting
+  (epochal) dynamics in which the moments follow the explicit slow exchange rates, so ``dt`` is
+  limited only by the slow scale being resolved.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import asymptotic as asy
+from . import moments as mo
+from .fast_spectral import SPHERE_AREA, FastSpectral
+from .mixture import CrossCollision
+from .velocity import VelocityGrid
+
+SCHEMES = ("ap", "explicit", "explicit_asymptotic")
+
+
+@dataclass
+class MixtureParams:
+    dim: int = 2
+    n: int = 24                 # points per dimension, each species
+    Lhat: float = 7.0           # box half-width in thermal units: L_i = Lhat sqrt(T0/m_i)
+    mass_ratio: float = 1000.0  # m_H / m_L (m_L = 1)
+    gamma: float = 1.0          # B = b |q|^γ
+    b: float | None = None      # default 1/|S^{d-1}| (so b0 - b1 = 1)
+    n_rho: int | None = None
+    n_dir: int | None = None
+
+    @property
+    def eps(self) -> float:
+        return 1.0 / math.sqrt(self.mass_ratio)
+
+
+class Mixture:
+    """Grids and operators of a light/heavy mixture. Collective calls (the spectral operators)."""
+
+    def __init__(self, p: MixtureParams, comm=None, full_cross: bool = False):
+        self.p, self.comm = p, comm
+        self.m_L, self.m_H = 1.0, float(p.mass_ratio)
+        self.mu = self.m_L / self.m_H
+        self.b = 1.0 / SPHERE_AREA[p.dim] if p.b is None else p.b
+        self.gL = VelocityGrid.for_species(p.dim, p.n, self.m_L, 1.0, p.Lhat)
+        self.gH = VelocityGrid.for_species(p.dim, p.n, self.m_H, 1.0, p.Lhat)
+        kw = dict(gamma=p.gamma, b=self.b, n_rho=p.n_rho, n_dir=p.n_dir, conservative=True, comm=comm)
+        self.QLL = FastSpectral(self.gL, **kw)
+        self.QHH = FastSpectral(self.gH, **kw)
+        self.lorentz = asy.Lorentz(self.gL, p.gamma, self.b)
+        self.QLH = self.QHL = None
+        if full_cross:
+            kwc = dict(gamma=p.gamma, b=self.b, n_rho=p.n_rho or p.n, n_dir=p.n_dir, comm=comm)
+            self.QLH = CrossCollision(self.gL, self.gH, self.m_L, self.m_H, **kwc)
+            self.QHL = CrossCollision(self.gH, self.gL, self.m_H, self.m_L, **kwc)
+
+    # -- moments -------------------------------------------------------------------------------
+    def state(self, fL: np.ndarray, fH: np.ndarray) -> dict:
+        """Moments of both species and the mixture invariants."""
+        sL = mo.species_moments(self.gL, fL, self.m_L)
+        sH = mo.species_moments(self.gH, fH, self.m_H)
+        return {
+            "n_L": sL["n"], "u_L": sL["u"], "T_L": sL["T"], "H_L": sL["H"], "dist_L": sL["dist_M"],
+            "n_H": sH["n"], "u_H": sH["u"], "T_H": sH["T"], "H_H": sH["H"], "dist_H": sH["dist_M"],
+            "momentum": self.m_L * sL["n"] * sL["u"] + self.m_H * sH["n"] * sH["u"],
+            "energy": mo.energy(self.gL, fL, self.m_L) + mo.energy(self.gH, fH, self.m_H),
+        }
+
+    # -- right-hand sides ----------------------------------------------------------------------
+    def rhs_full(self, fL: np.ndarray, fH: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(Q_LL + Q_LH, Q_HH + Q_HL)`` with the full spectral cross operators."""
+        if self.QLH is None:
+            raise RuntimeError("Mixture built without full cross operators")
+        return self.QLL(fL) + self.QLH(fL, fH), self.QHH(fH) + self.QHL(fH, fL)
+
+    def asymptotic_parts(self, fL: np.ndarray, fH: np.ndarray) -> dict:
+        """Stiff and slow parts of the asymptotic system and the penalisation rates ``β``."""
+        p, gL, gH = self.p, self.gL, self.gH
+        nL, uL = mo.density(gL, fL), mo.velocity(gL, fL)
+        TL = mo.temperature(gL, fL, self.m_L, uL)
+        nH, uH = mo.density(gH, fH), mo.velocity(gH, fH)
+        TH = mo.temperature(gH, fH, self.m_H, uH)
+        SL = self.QLL(fL) + self.lorentz(fL, nH, uH)
+        DL = asy.energy_exchange(gL, fL, self.mu, self.m_L, nH, TH, uH, p.gamma, self.b)
+        nu_H = asy.heavy_friction(gL, fL, self.mu, self.m_L, TL, uL, p.gamma, self.b)
+        SH = self.QHH(fH)
+        DH = asy.heavy_fokker_planck(gH, fH, nu_H, self.m_H, TL, uL)
+        # exchange of energy: what the heavy gains the light loses (exact total energy)
+        gain_H = mo.energy(gH, DH, self.m_H) / gH.vol
+        DL = asy.project_moments(DL, [np.ones(gL.shape), 0.5 * self.m_L * gL.speed2()],
+                                 [0.0, -gain_H * gH.vol / gL.vol])
+        beta_L = (float(self.QLL.collision_frequency(fL).max()) + float(self.lorentz.frequency(nH, uH).max())
+                  + asy.energy_exchange_bound(gL, self.mu, self.m_L, nH, TH, p.gamma, self.b))
+        beta_H = float(self.QHH.collision_frequency(fH).max()) + asy.heavy_fokker_planck_bound(gH, nu_H, self.m_H, TL)
+        return {"SL": SL, "DL": DL, "SH": SH, "DH": DH, "beta_L": beta_L, "beta_H": beta_H, "u_H": uH}
+
+    def rhs_asymptotic(self, fL: np.ndarray, fH: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a = self.asymptotic_parts(fL, fH)
+        return a["SL"] + a["DL"], a["SH"] + a["DH"]
+
+    # -- equilibria of the stiff parts ----------------------------------------------------------
+    def light_equilibrium(self, f: np.ndarray, u_H) -> np.ndarray:
+        """Maxwellian with ``f``'s density and energy about ``u_H`` (null space of ``Q_LL + Lor``)."""
+        g = self.gL
+        return g.maxwellian(mo.density(g, f), u_H, mo.temperature(g, f, self.m_L, u_H), self.m_L)
+
+    # -- steps ---------------------------------------------------------------------------------
+    def ap_step(self, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """One IMEX-penalised step (module docstring)."""
+        a = self.asymptotic_parts(fL, fH)
+        rL, rH = a["SL"] + a["DL"], a["SH"] + a["DH"]
+        bL, bH = a["beta_L"], a["beta_H"]
+        gHp = fH + dt * rH
+        MH_old, MH_new = mo.maxwellian_of(self.gH, fH, self.m_H), mo.maxwellian_of(self.gH, gHp, self.m_H)
+        fH_new = (gHp - dt * bH * (MH_old - fH) + dt * bH * MH_new) / (1.0 + dt * bH)
+        uH_new = mo.velocity(self.gH, gHp)
+        gLp = fL + dt * rL
+        ML_old, ML_new = self.light_equilibrium(fL, a["u_H"]), self.light_equilibrium(gLp, uH_new)
+        fL_new = (gLp - dt * bL * (ML_old - fL) + dt * bL * ML_new) / (1.0 + dt * bL)
+        return fL_new, fH_new
+
+    def rk4_step(self, fL: np.ndarray, fH: np.ndarray, dt: float, rhs) -> tuple[np.ndarray, np.ndarray]:
+        """Classical RK4 on ``rhs(fL, fH)``."""
+        k1 = rhs(fL, fH)
+        k2 = rhs(fL + 0.5 * dt * k1[0], fH + 0.5 * dt * k1[1])
+        k3 = rhs(fL + 0.5 * dt * k2[0], fH + 0.5 * dt * k2[1])
+        k4 = rhs(fL + dt * k3[0], fH + dt * k3[1])
+        return (fL + dt / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]),
+                fH + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]))
+
+    def step(self, scheme: str, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        if scheme == "ap":
+            return self.ap_step(fL, fH, dt)
+        if scheme == "explicit":
+            return self.rk4_step(fL, fH, dt, self.rhs_full)
+        if scheme == "explicit_asymptotic":
+            return self.rk4_step(fL, fH, dt, self.rhs_asymptotic)
+        raise ValueError(f"unknown scheme {scheme!r}; known: {', '.join(SCHEMES)}")
+
+
+def time_levels(t_end: float, dt: float, growth: float = 1.0, dt_max: float | None = None) -> np.ndarray:
+    """Times ``0 = t_0 < t_1 < ... = t_end`` with ``dt_n = min(dt_max, dt growth^n)`` (last step clipped)."""
+    ts, t, h = [0.0], 0.0, dt
+    dt_max = dt_max or math.inf
+    while t < t_end * (1 - 1e-12):
+        step = min(h, dt_max, t_end - t)
+        t += step
+        ts.append(t)
+        h *= growth
+    return np.array(ts)
+
+
+def initial_data(mix: Mixture, shape: str, n_L: float, n_H: float, T_L: float, T_H: float,
+                 u_L, u_H, split: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+    """Initial distributions. ``maxwellian``; or ``bimodal``: each species is the sum of two
+    Maxwellians at ``u ± split sqrt(T/m)`` (first axis) with the temperature lowered so that the
+    species' density, velocity and temperature are exactly ``n, u, T`` (far from equilibrium)."""
+    out = []
+    for g, m, n, T, u in ((mix.gL, mix.m_L, n_L, T_L, u_L), (mix.gH, mix.m_H, n_H, T_H, u_H)):
+        if shape == "maxwellian":
+            out.append(g.maxwellian(n, u, T, m))
+            continue
+        c = split * math.sqrt(T / m)
+        Tb = T - m * c * c / g.dim
+        e = np.zeros(g.dim)
+        e[0] = c
+        u = np.asarray(u, float)
+        out.append(0.5 * g.maxwellian(n, u + e, Tb, m) + 0.5 * g.maxwellian(n, u - e, Tb, m))
+    return out[0], out[1]
