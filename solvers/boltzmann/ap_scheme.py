@@ -46,7 +46,7 @@ SCHEMES = ("ap", "explicit", "explicit_asymptotic")
 class MixtureParams:
     dim: int = 2
     n: int = 24                 # points per dimension, each species
-    Lhat: float = 7.0           # box half-width in thermal units: L_i = Lhat sqrt(T0/m_i)
+    Lhat: float = 6.0           # box half-width in thermal units: L_i = Lhat sqrt(T_ref,i/m_i)
     mass_ratio: float = 1000.0  # m_H / m_L (m_L = 1)
     gamma: float = 1.0          # B = b |q|^γ
     b: float | None = None      # default 1/|S^{d-1}| (so b0 - b1 = 1)
@@ -61,13 +61,17 @@ class MixtureParams:
 class Mixture:
     """Grids and operators of a light/heavy mixture. Collective calls (the spectral operators)."""
 
-    def __init__(self, p: MixtureParams, comm=None, full_cross: bool = False):
+    def __init__(self, p: MixtureParams, comm=None, full_cross: bool = False, T_ref: tuple[float, float] = (1.0, 1.0)):
+        """``T_ref = (T_L, T_H)``: temperatures that scale each species' box (``L_i = Lhat sqrt(T_i/m_i)``);
+        the full cross operator needs nested boxes, so with ``full_cross`` both use the larger one."""
         self.p, self.comm = p, comm
         self.m_L, self.m_H = 1.0, float(p.mass_ratio)
         self.mu = self.m_L / self.m_H
         self.b = 1.0 / SPHERE_AREA[p.dim] if p.b is None else p.b
-        self.gL = VelocityGrid.for_species(p.dim, p.n, self.m_L, 1.0, p.Lhat)
-        self.gH = VelocityGrid.for_species(p.dim, p.n, self.m_H, 1.0, p.Lhat)
+        if full_cross:
+            T_ref = (max(T_ref),) * 2
+        self.gL = VelocityGrid.for_species(p.dim, p.n, self.m_L, T_ref[0], p.Lhat)
+        self.gH = VelocityGrid.for_species(p.dim, p.n, self.m_H, T_ref[1], p.Lhat)
         kw = dict(gamma=p.gamma, b=self.b, n_rho=p.n_rho, n_dir=p.n_dir, conservative=True, comm=comm)
         self.QLL = FastSpectral(self.gL, **kw)
         self.QHH = FastSpectral(self.gH, **kw)
@@ -172,6 +176,12 @@ def time_levels(t_end: float, dt: float, growth: float = 1.0, dt_max: float | No
         ts.append(t)
         h *= growth
     return np.array(ts)
+
+
+def reference_temperatures(n_L: float, n_H: float, T_L: float, T_H: float) -> tuple[float, float]:
+    """Box temperatures: the larger of each species' initial and the final mixture temperature."""
+    T_eq = (n_L * T_L + n_H * T_H) / (n_L + n_H)
+    return max(T_L, T_eq), max(T_H, T_eq)
 
 
 def initial_data(mix: Mixture, shape: str, n_L: float, n_H: float, T_L: float, T_H: float,

@@ -1,0 +1,186 @@
+"""Registers the ``boltzmann_bkw`` and ``boltzmann_mixture`` case kinds and the ``boltzmann`` checks."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .. import output
+from ..case import Bool, CaseError, Choice, Float, Int, List, Table
+from ..parallel import rprint
+from ..registry import RunContext, runner
+from . import runs
+from .ap_scheme import SCHEMES, Mixture, MixtureParams, reference_temperatures, time_levels
+from .fast_spectral import SPHERE_AREA
+from . import validation  # noqa: F401  (registers the checks)
+
+
+def _progress(ctx: RunContext, total: int, desc: str):
+    """A tqdm bar on rank 0 when interactive; returns (update, close)."""
+    if ctx.quiet or ctx.comm.rank != 0:
+        return None, lambda: None
+    from tqdm import tqdm
+    bar = tqdm(total=total, desc=desc, leave=False)
+    return bar.update, bar.close
+
+
+def _check_bkw(s: dict, path: str) -> None:
+    t = s["time"]
+    dim = s["velocity"]["dim"]
+    from .bkw import t_min
+    if t["t0"] is None:
+        t["t0"] = 5.5 if dim == 3 else 1.0
+    if t["t0"] < t_min(dim) - 1e-12:
+        raise CaseError("time.t0", f"BKW solution is negative before t = {t_min(dim):.4f} in {dim}D, got {t['t0']}")
+    if t["t_end"] is None:
+        t["t_end"] = t["t0"] + 3.0
+    if t["t_end"] <= t["t0"]:
+        raise CaseError("time.t_end", f"must be > time.t0 = {t['t0']}, got {t['t_end']}")
+
+
+BKW_SCHEMA = Table({
+    "velocity": Table({
+        "dim": Choice((2, 3), doc="velocity dimension"),
+        "n": Int(min=4, even=True, doc="points per dimension N"),
+        "R": Float(default=6.0, positive=True, doc="truncation radius; box L = (3+sqrt2) R / 4"),
+        "n_rho": Int(default=0, min=0, doc="Gauss-Legendre radial points (0: N/2)"),
+        "n_dir": Int(default=0, min=0, even=True,
+                     doc="directions: 2D angles on the circle; 3D polar nodes (2 n_dir^2 on the sphere); 0: default"),
+        "conservative": Bool(default=True, doc="project Q so mass, momentum, energy are exact"),
+    }),
+    "time": Table({
+        "t0": Float(default=None, doc="start time (default 5.5 in 3D, 1 in 2D)"),
+        "t_end": Float(default=None, doc="end time (default t0 + 3)"),
+        "dt": Float(default=0.1, positive=True, doc="RK4 step"),
+    }).optional(),
+}, validate=_check_bkw)
+
+
+@runner("boltzmann_bkw", BKW_SCHEMA, doc="single-species Boltzmann (Maxwell molecules), BKW exact solution, RK4")
+def run_bkw(case, ctx: RunContext) -> dict:
+    comm, vel, tm = ctx.comm, case["velocity"], case["time"]
+    nsteps = len(time_levels(tm["t_end"] - tm["t0"], tm["dt"]))
+    update, close = _progress(ctx, nsteps, "BKW")
+    res = runs.bkw_evolution(vel["dim"], vel["n"], vel["R"], tm["t0"], tm["t_end"], tm["dt"],
+                             n_rho=vel["n_rho"] or None, n_dir=vel["n_dir"] or None,
+                             conservative=vel["conservative"], comm=comm, progress=update)
+    close()
+    op = runs.bkw_operator_error(vel["dim"], vel["n"], vel["R"], tm["t0"], vel["n_rho"] or None,
+                                 vel["n_dir"] or None, comm=comm)
+    summary = {"operator_error": op["error"], "max_error": float(res["error"].max()),
+               "final_error": float(res["error"][-1]), "directions": op["M"], "n_rho": op["n_rho"],
+               "mass_drift": float(abs(res["mass"][-1] / res["mass"][0] - 1)),
+               "energy_drift": float(abs(res["energy"][-1] / res["energy"][0] - 1)),
+               "entropy_increase": float(max(0.0, np.diff(res["H"]).max()))}
+    rprint(f"BKW {vel['dim']}D N={vel['n']} M={op['M']} directions, {op['n_rho']} radial points, R={vel['R']} "
+           f"on {comm.size} rank(s)", comm=comm)
+    rprint(f"  |Q(f) - df/dt| / |df/dt| at t0={tm['t0']}: {op['error']:.3e}", comm=comm)
+    rprint(f"  RK4 dt={tm['dt']} t0..{tm['t_end']}: max relative error {summary['max_error']:.3e}, "
+           f"final {summary['final_error']:.3e}; mass drift {summary['mass_drift']:.1e}, energy drift "
+           f"{summary['energy_drift']:.1e}, max entropy increase {summary['entropy_increase']:.1e}", comm=comm)
+    path = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.h5")
+    output.write(path, {"t": res["t"], "error": res["error"], "entropy": res["H"], "mass": res["mass"],
+                        "energy": res["energy"], "f_final": res["f"], "f_exact": res["exact"], "v": res["v"]},
+                 {"case_text": case.text, "kind": case.kind, "versions": output.versions(comm), **summary}, comm=comm)
+    rprint(f"wrote {path}", comm=comm)
+    summary["output"] = path
+    return summary
+
+
+def _check_mixture(s: dict, path: str) -> None:
+    dim, sp, tm = s["velocity"]["dim"], s["species"], s["time"]
+    for key in ("u_L", "u_H"):
+        if sp[key] is not None and len(sp[key]) != dim:
+            raise CaseError(f"species.{key}", f"must have {dim} entries (velocity.dim), got {len(sp[key])}")
+    if tm["scheme"] == "explicit":
+        r = math.sqrt(sp["mass_ratio"])
+        if abs(r - round(r)) > 1e-9 * r:
+            raise CaseError("species.mass_ratio", "the full (explicit) cross operator needs sqrt(mass_ratio) to be "
+                                                  f"an integer (nested grids), got {sp['mass_ratio']}")
+    if tm["dt_max"] is not None and tm["dt_max"] < tm["dt"]:
+        raise CaseError("time.dt_max", f"must be >= time.dt = {tm['dt']}, got {tm['dt_max']}")
+    if tm["dt"] > tm["t_end"]:
+        raise CaseError("time.dt", f"must be <= time.t_end = {tm['t_end']}, got {tm['dt']}")
+
+
+MIXTURE_SCHEMA = Table({
+    "velocity": Table({
+        "dim": Choice((2, 3), doc="velocity dimension"),
+        "n": Int(default=24, min=4, even=True, doc="points per dimension, each species"),
+        "Lhat": Float(default=6.0, positive=True,
+                      doc="box half-width in thermal units: L_i = Lhat sqrt(T_i/m_i), T_i = max(T_i(0), T_eq)"),
+    }),
+    "kernel": Table({
+        "gamma": Float(default=1.0, min=0.0, max=1.0, doc="B = b |q|^gamma (0 Maxwell molecules, 1 hard spheres)"),
+        "b": Float(default=None, positive=True, doc="kernel constant (default 1/|S^{d-1}|, i.e. b0 - b1 = 1)"),
+        "n_rho": Int(default=0, min=0, doc="radial points (0: N/2 self, N cross)"),
+        "n_dir": Int(default=0, min=0, even=True, doc="directions (as in boltzmann_bkw; 0: default)"),
+    }).optional(),
+    "species": Table({
+        "mass_ratio": Float(positive=True, min=1.0, doc="m_H / m_L (m_L = 1; epsilon = sqrt(m_L/m_H))"),
+        "n_L": Float(default=1.0, positive=True, doc="light density"),
+        "n_H": Float(default=1.0, positive=True, doc="heavy density"),
+        "T_L": Float(default=1.5, positive=True, doc="light temperature"),
+        "T_H": Float(default=0.5, positive=True, doc="heavy temperature"),
+        "u_L": List(Float(), default=None, min_len=2, max_len=3, doc="light mean velocity (default 0)"),
+        "u_H": List(Float(), default=None, min_len=2, max_len=3, doc="heavy mean velocity (default 0)"),
+        "initial": Choice(("maxwellian", "bimodal"), default="bimodal",
+                          doc="initial shape of each species (bimodal: far from equilibrium)"),
+    }),
+    "time": Table({
+        "scheme": Choice(SCHEMES, default="ap", doc="ap (IMEX penalised, asymptotic cross operators), "
+                                                    "explicit (RK4, full cross), explicit_asymptotic (RK4)"),
+        "t_end": Float(positive=True, doc="final time (units of the light-light collision time)"),
+        "dt": Float(positive=True, doc="first time step"),
+        "dt_growth": Float(default=1.0, min=1.0, doc="dt_{n+1} = dt_growth * dt_n (log-spaced epochs)"),
+        "dt_max": Float(default=None, positive=True, doc="largest time step (default unlimited)"),
+        "snapshots": Int(default=8, min=0, doc="number of f snapshots stored"),
+    }),
+}, validate=_check_mixture)
+
+
+@runner("boltzmann_mixture", MIXTURE_SCHEMA, doc="light/heavy Boltzmann mixture: AP scheme or full explicit")
+def run_mixture(case, ctx: RunContext) -> dict:
+    comm, vel, ker, sp, tm = ctx.comm, case["velocity"], case["kernel"], case["species"], case["time"]
+    p = MixtureParams(dim=vel["dim"], n=vel["n"], Lhat=vel["Lhat"], mass_ratio=sp["mass_ratio"],
+                      gamma=ker["gamma"], b=ker["b"], n_rho=ker["n_rho"] or None, n_dir=ker["n_dir"] or None)
+    mix = Mixture(p, comm=comm, full_cross=tm["scheme"] == "explicit",
+                  T_ref=reference_temperatures(sp["n_L"], sp["n_H"], sp["T_L"], sp["T_H"]))
+    fL, fH = runs.mixture_initial(mix, sp)
+    ts = time_levels(tm["t_end"], tm["dt"], tm["dt_growth"], tm["dt_max"])
+    rprint(f"mixture {p.dim}D N={p.n}, m_H/m_L = {p.mass_ratio:g} (eps = {p.eps:.4g}), gamma = {p.gamma:g}, "
+           f"scheme {tm['scheme']}, {len(ts) - 1} steps to t = {tm['t_end']:g}, {comm.size} rank(s)", comm=comm)
+    update, close = _progress(ctx, len(ts) - 1, tm["scheme"])
+    res = runs.run_mixture(mix, tm["scheme"], fL, fH, ts, n_snap=tm["snapshots"], progress=update)
+    close()
+    ep = runs.epochs(res)
+    e = p.eps
+    b = mix.b * SPHERE_AREA[p.dim]
+    summary = {"eps": e, "blew_up": res["blew_up"], "t_reached": float(res["t"][-1]), "steps": len(res["t"]) - 1,
+               "wall_time": res["wall"], **ep,
+               "energy_drift": float(abs(res["energy"][-1] / res["energy"][0] - 1)),
+               "lambda_T_exact_maxwell": runs.exact_rate(mix.m_L, mix.m_H, sp["n_L"], sp["n_H"], b)}
+    if res["blew_up"]:
+        rprint(f"BLEW UP at t = {res['t'][-1]:.4g} (after {summary['steps']} steps)", comm=comm)
+    rows = [("t", "T_L", "T_H", "dist(f_L,M)", "dist(f_H,M)")]
+    for i in np.unique(np.geomspace(1, len(res["t"]), 12).astype(int) - 1):
+        rows.append((f"{res['t'][i]:.4g}", f"{res['T_L'][i]:.5f}", f"{res['T_H'][i]:.5f}",
+                     f"{res['dist_L'][i]:.2e}", f"{res['dist_H'][i]:.2e}"))
+    for r in rows:
+        rprint("  " + "  ".join(c.rjust(12) for c in r), comm=comm)
+    rprint(f"epochs (e-folding times): light relaxation {ep['tau_L']:.4g} (~eps^0), heavy relaxation "
+           f"{ep['tau_H']:.4g} (~eps^-1 = {1 / e:.4g}), temperature equalisation {ep['tau_T']:.4g} "
+           f"(~eps^-2 = {1 / e ** 2:.4g}); energy drift {summary['energy_drift']:.1e}; wall {res['wall']:.1f} s",
+           comm=comm)
+    path = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.h5")
+    data = {k: res[k] for k in ("t", "n_L", "n_H", "T_L", "T_H", "u_L", "u_H", "H_L", "H_H", "dist_L", "dist_H",
+                                "energy", "momentum")}
+    data.update({"snapshots/t": res["t_snap"], "snapshots/f_L": res["snap_L"], "snapshots/f_H": res["snap_H"],
+                 "grid/v_L": mix.gL.v[0][(slice(None),) + (0,) * (p.dim - 1)],
+                 "grid/v_H": mix.gH.v[0][(slice(None),) + (0,) * (p.dim - 1)]})
+    output.write(path, data, {"case_text": case.text, "kind": case.kind, "versions": output.versions(comm),
+                              **summary}, comm=comm)
+    rprint(f"wrote {path}", comm=comm)
+    summary["output"] = path
+    return summary
