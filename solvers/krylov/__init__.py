@@ -1,0 +1,1 @@
+"""Krylov subspace recycling for sequences of systems: GCRO-DR, SKR sorting, the sequence solver."""

@@ -1,0 +1,420 @@
+"""GCRO-DR(m, k): GMRES with deflated restarting and subspace recycling across systems.
+
+Parks, de Sturler, Mackey, Johnson, Maiti, SIAM J. Sci. Comput. 28 (2006) 1651-1674, Alg. 2.1,
+in the flexible right-preconditioned form of Carvalho, Giraud, Le Tallec (FGCRO-DR, SISC 2011).
+The recycled space is kept in the *solution* space: Y (k vectors) with C = A Y orthonormal,
+
+    cycle:  x += Y C^T r,  r -= C C^T r                        (projection, r ⟂ C)
+            Arnoldi on (I - C C^T) A M^{-1}, p = m - k steps:  A Z_p = C B_p + V_{p+1} H̄_p,
+            Z_p = M^{-1} V_p                                    (eq. 2.9 with Z stored)
+            y = argmin ||β e_1 - H̄_p y||,  x += Z_p y - Y B_p y   (eq. 2.13; the C block is exact)
+    new Y:  harmonic Ritz vectors of  A Ẑ = Ŵ Ĝ,  Ẑ = [Y D, Z_p], Ŵ = [C, V_{p+1}],
+            Ĝ = [[D, B_p], [0, H̄_p]], D = diag(1/||y_i||):  Ĝ^T Ĝ z = θ Ĝ^T [I; 0] z  (eq. 2.14),
+            the k smallest |θ| -> P;  Ĝ P = Q R;  C <- Ŵ Q,  Y <- Ẑ P R^{-1}.
+    next system (A changed):  C = A Y, then C = Q R (Gram-Schmidt), Y <- Y R^{-1}  (eq. 2.11).
+
+The first cycle of a cold start (no Y) is plain right-preconditioned GMRES(m) and its harmonic
+Ritz vectors seed Y. Because Y lives in the solution space, C = A Y needs k products with A
+and no preconditioner; the preconditioner may change between systems (or even be reused).
+
+Convergence (PETSc-consistent): the residual is the *unpreconditioned* ||b - A x||_2 (right
+preconditioning, ``KSP_NORM_UNPRECONDITIONED``) and PETSc's own test decides:
+||r_k|| <= max(rtol ||b||, atol) (KSPConvergedDefault; ||b|| also for a nonzero initial guess).
+``max_it`` counts Arnoldi steps (one A M^{-1} product each); reaching it gives
+``KSP_DIVERGED_ITS`` (petsc4py: DIVERGED_MAX_IT). The k products for C = A Y and one true-residual product per cycle are
+not iterations: they are counted in :attr:`GCRODR.stats` (``matvecs``).
+
+Use it as a petsc4py Python KSP::
+
+    -ksp_type python -ksp_python_type solvers.krylov.gcrodr.GCRODR
+    -ksp_gcrodr_m 40 -ksp_gcrodr_k 20 -ksp_gcrodr_recycle true -ksp_monitor
+
+or from code: ``ksp = make_gcrodr_ksp(A, m=40, k=20, pc_type="gamg")``. The recycled space
+lives in the context and survives ``ksp.setOperators(A_next)``; ``ksp.reset()`` drops it.
+"""
+from __future__ import annotations
+
+import atexit
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+from mpi4py import MPI
+from petsc4py import PETSc
+
+_BREAKDOWN = 1e-14
+_REORTH = 0.1       # DGKS-type test: a second Gram-Schmidt pass only on severe cancellation
+
+
+class GCRODROptionError(ValueError):
+    """Impossible GCRO-DR parameters (m < 1, k < 0 or k >= m)."""
+
+
+def check_parameters(m: int, k: int) -> None:
+    """Raise :class:`GCRODROptionError` naming the option unless 1 <= m and 0 <= k < m."""
+    if m < 1:
+        raise GCRODROptionError(f"GCRO-DR: restart length m (-ksp_gcrodr_m) must be >= 1, got {m}")
+    if k < 0 or k >= m:
+        raise GCRODROptionError(f"GCRO-DR: recycled dimension k (-ksp_gcrodr_k) must satisfy 0 <= k < m = {m}, got {k}")
+
+
+@dataclass
+class SolveStats:
+    """Work of the last solve: Arnoldi steps, products with A, PC applications, cycles, ..."""
+
+    iterations: int = 0
+    matvecs: int = 0
+    pc_applies: int = 0
+    cycles: int = 0
+    recycled_dim: int = 0          # dim of the recycled space used at the start of the solve
+    recomputed_c: bool = False     # C = A Y was recomputed (the operator changed)
+    projection_gain: float = 1.0   # ||r after projecting out C|| / ||r0|| at the start
+
+
+def harmonic_ritz(G: np.ndarray, k: int, rhs: np.ndarray | None = None) -> np.ndarray:
+    """Real orthonormal basis (n x <=k) of the k harmonic Ritz vectors with smallest |θ| of
+    Ĝ^T Ĝ z = θ S z, Ĝ of shape (n+1, n); S = Ĝ^T Ŵ^T V̂ (default Ĝ_top^T, Ĝ's first n rows,
+    the GMRES case Ŵ^T V̂ = [I; 0]) (Parks et al. eq. 2.14)."""
+    n = G.shape[1]
+    if k <= 0 or n == 0:
+        return np.zeros((n, 0))
+    theta, Z = sla.eig(G.T @ G, G[:n, :].T if rhs is None else rhs)
+    finite = np.isfinite(theta)
+    order = np.argsort(np.where(finite, np.abs(theta), np.inf), kind="stable")
+    cols, used = [], set()
+    for i in order:
+        if len(cols) >= k or not finite[i] or i in used:
+            continue
+        z = Z[:, i]
+        if abs(theta[i].imag) > 1e-12 * max(1.0, abs(theta[i])):
+            j = next((j for j in order if j not in used and j != i and
+                      abs(theta[j] - np.conj(theta[i])) <= 1e-10 * max(1.0, abs(theta[i]))), None)
+            if j is not None:
+                used.add(j)
+            cols.extend([z.real, z.imag])
+        else:
+            cols.append(z.real)
+        used.add(i)
+    P = np.array(cols[:k]).T
+    Q, R = np.linalg.qr(P)
+    keep = np.abs(np.diag(R)) > 1e-12 * np.abs(np.diag(R)).max()
+    return Q[:, keep]
+
+
+class _Ops:
+    """Local dense blocks + Allreduce: A and M^{-1} applied to numpy rows through work Vecs."""
+
+    def __init__(self, A: PETSc.Mat, pc: PETSc.PC, stats: SolveStats):
+        self.A, self.pc, self.stats = A, pc, stats
+        self.comm = A.getComm().tompi4py()
+        self.xin, self.yout = A.createVecs()
+        self.nloc = self.xin.getLocalSize()
+        self.identity_pc = pc.getType() == PETSc.PC.Type.NONE
+
+    def _apply(self, func, src: np.ndarray, dst: np.ndarray) -> None:
+        self.xin.placeArray(src)
+        self.yout.placeArray(dst)
+        try:
+            func(self.xin, self.yout)
+        finally:
+            self.xin.resetArray()
+            self.yout.resetArray()
+
+    def matvec(self, src: np.ndarray, dst: np.ndarray) -> None:
+        self._apply(self.A.mult, src, dst)
+        self.stats.matvecs += 1
+
+    def precond(self, src: np.ndarray, dst: np.ndarray) -> None:
+        self._apply(self.pc.apply, src, dst)
+        self.stats.pc_applies += 1
+
+    def allsum(self, a: np.ndarray) -> np.ndarray:
+        if self.comm.size > 1:
+            self.comm.Allreduce(MPI.IN_PLACE, a, op=MPI.SUM)
+        return a
+
+    def norm(self, v: np.ndarray) -> float:
+        return float(np.sqrt(self.allsum(np.array([v @ v]))[0]))
+
+    def destroy(self) -> None:
+        self.xin.destroy()
+        self.yout.destroy()
+
+
+class GCRODR:
+    """petsc4py Python-KSP context implementing GCRO-DR(m, k) (see the module docstring).
+
+    Options (with the KSP's prefix): ``-ksp_gcrodr_m`` (restart length, default 40),
+    ``-ksp_gcrodr_k`` (recycled dimension, default 20, 0 = GMRES(m)), ``-ksp_gcrodr_recycle``
+    (keep the space across solves, default true; false = GCRO-DR restarted from scratch per
+    solve, deflated restarting within each solve). Basis vectors are rows of local dense
+    blocks; inner products are one BLAS call plus one Allreduce. Collective on the KSP.
+    """
+
+    def __init__(self, m: int = 40, k: int = 20, recycle: bool = True):
+        check_parameters(m, k)
+        self.m, self.k, self.recycle = int(m), int(k), bool(recycle)
+        self._empty = np.zeros((0, 0))
+        self.Y = self._empty               # recycled solution-space basis (rows), C = A Y
+        self.C = np.zeros((0, 0))          # orthonormal rows
+        self.U = np.zeros((0, 0))          # the same space before preconditioning, Y = M^{-1} U
+        self._ynorm = np.zeros(0)
+        self._op_key: tuple | None = None
+        self.stats = SolveStats()
+        self.history: list[SolveStats] = []
+
+    @property
+    def recycled_dim(self) -> int:
+        return self.Y.shape[0]
+
+    # -- petsc4py Python-KSP hooks ---------------------------------------------------------
+    def create(self, ksp: PETSc.KSP) -> None:
+        ksp.setPCSide(PETSc.PC.Side.RIGHT)
+        ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+
+    def setFromOptions(self, ksp: PETSc.KSP) -> None:
+        opts = PETSc.Options(ksp.getOptionsPrefix() or "")
+        m = opts.getInt("ksp_gcrodr_m", self.m)
+        k = opts.getInt("ksp_gcrodr_k", self.k)
+        check_parameters(m, k)
+        self.m, self.k = m, k
+        self.recycle = opts.getBool("ksp_gcrodr_recycle", self.recycle)
+
+    def setUp(self, ksp: PETSc.KSP) -> None:
+        if ksp.getPCSide() != PETSc.PC.Side.RIGHT:
+            raise GCRODROptionError("GCRO-DR supports right preconditioning only (-ksp_pc_side right)")
+
+    def reset(self, ksp: PETSc.KSP | None = None) -> None:
+        """Forget the recycled space (also called by KSPReset/KSPDestroy, possibly at exit)."""
+        self.Y = self.C = self.U = self._empty
+        self._ynorm, self._op_key = self._empty.reshape(0), None
+
+    def view(self, ksp: PETSc.KSP, viewer: PETSc.Viewer) -> None:
+        viewer.printfASCII(f"  GCRO-DR(m={self.m}, k={self.k}), recycle={self.recycle}, "
+                           f"recycled space dim {self.recycled_dim}, flexible right preconditioning\n")
+
+    # -- the method ------------------------------------------------------------------------
+    def solve(self, ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec) -> None:
+        A = ksp.getOperators()[0]
+        st = self.stats = SolveStats()
+        self.history.append(st)
+        ops = _Ops(A, ksp.getPC(), st)
+        max_it = ksp.getTolerances()[3]
+        if not self.recycle or (self.recycled_dim and self.Y.shape[1] != ops.nloc):
+            self.reset()                                  # cold: deflated restarts within this solve only
+        bl = b.getArray(readonly=True)
+        xl = x.getArray(readonly=True).copy() if ksp.getInitialGuessNonzero() else np.zeros(ops.nloc)
+        r = np.empty(ops.nloc)
+        if ksp.getInitialGuessNonzero():
+            ops.matvec(xl, r)
+            r[:] = bl - r
+        else:
+            r[:] = bl
+        rnorm0 = ops.norm(r)
+        ksp.setIterationNumber(0)
+        ksp.setResidualNorm(rnorm0)
+        ksp.logConvergenceHistory(rnorm0)
+        ksp.monitor(0, rnorm0)
+        reason = ksp.callConvergenceTest(0, rnorm0)
+        its, first = 0, True
+        if not reason and self.recycled_dim:
+            key = self._op_key
+            if key is None or key[0].handle != A.handle or key[1] != A.stateGet():
+                self._refresh_c(ops)
+                st.recomputed_c = True
+            st.recycled_dim = self.recycled_dim
+        while not reason:
+            if self.recycled_dim:                         # x += Y C^T r, r -= C C^T r
+                c = ops.allsum(self.C @ r)
+                xl += c @ self.Y
+                r -= c @ self.C
+            beta = ops.norm(r)
+            if first:
+                st.projection_gain = beta / rnorm0
+                first = False
+            if beta == 0.0:                               # exact in the recycled space
+                reason = PETSc.KSP.ConvergedReason.CONVERGED_ATOL
+                break
+            its, reason = self._cycle(ksp, ops, xl, r, beta, its, max_it)
+            st.cycles += 1
+            if not reason:
+                ops.matvec(xl, r)                         # true residual for the next cycle
+                r[:] = bl - r
+        st.iterations = its
+        if self.recycled_dim:                             # holding A keeps its address unique
+            self._op_key = (A, A.stateGet())
+        with x as xa:
+            xa[:] = xl
+        ops.destroy()
+        ksp.setConvergedReason(reason)
+
+    def _refresh_c(self, ops: _Ops) -> None:
+        """C = A Y, then C = Q R by Gram-Schmidt (twice), Y <- Y R^{-1} (Parks et al. eq. 2.11)."""
+        Y, U = self.Y.copy(), self.U.copy()
+        C = np.empty_like(Y)
+        keep = []
+        for i in range(Y.shape[0]):
+            ops.matvec(Y[i], C[i])
+            c0 = ops.norm(C[i])
+            for _ in range(2):
+                if keep:
+                    h = ops.allsum(C[keep] @ C[i])
+                    C[i] -= h @ C[keep]
+                    Y[i] -= h @ Y[keep]
+                    U[i] -= h @ U[keep]
+            nrm = ops.norm(C[i])
+            if nrm > 1e-10 * c0:
+                C[i] /= nrm
+                Y[i] /= nrm
+                U[i] /= nrm
+                keep.append(i)
+        self.Y, self.C, self.U = Y[keep], C[keep], U[keep]
+        self._ynorm = np.sqrt(ops.allsum(np.einsum("ij,ij->i", self.Y, self.Y)))
+
+    def _cycle(self, ksp: PETSc.KSP, ops: _Ops, xl: np.ndarray, r: np.ndarray, beta: float,
+               its: int, max_it: int) -> tuple[int, int]:
+        """One Arnoldi cycle of p = m - dim(C) steps from r (r ⟂ C); updates xl; returns (its, reason)."""
+        kk = self.recycled_dim
+        p = self.m - kk
+        V = np.empty((p + 1, ops.nloc))
+        V[0] = r / beta
+        Z = V if ops.identity_pc else np.empty((p, ops.nloc))
+        H = np.zeros((p + 1, p))
+        B = np.zeros((kk, p))
+        R = np.zeros((p, p))
+        cs, sn = np.zeros(p), np.zeros(p)
+        g = np.zeros(p + 1)
+        g[0] = beta
+        reason, n = 0, 0
+        for j in range(p):
+            if not ops.identity_pc:
+                ops.precond(V[j], Z[j])
+            w = V[j + 1]
+            ops.matvec(Z[j], w)
+            basis_dots = (lambda v: np.concatenate([self.C @ v, V[:j + 1] @ v, [v @ v]])) if kk else \
+                (lambda v: np.concatenate([V[:j + 1] @ v, [v @ v]]))
+            hh = ops.allsum(basis_dots(w))                # classical Gram-Schmidt + ||w||² in one reduction
+            h, ww = hh[:-1], hh[-1]
+            if kk:
+                w -= h[:kk] @ self.C
+            w -= h[kk:] @ V[:j + 1]
+            if ww - h @ h < _REORTH ** 2 * ww:          # DGKS: cancellation -> second pass
+                hh = ops.allsum(basis_dots(w))[:-1]
+                if kk:
+                    w -= hh[:kk] @ self.C
+                w -= hh[kk:] @ V[:j + 1]
+                h = h + hh
+            B[:, j] = h[:kk]
+            H[:j + 1, j] = h[kk:]
+            H[j + 1, j] = ops.norm(w)
+            breakdown = H[j + 1, j] <= _BREAKDOWN * max(1.0, np.abs(H[:j + 1, j]).max())
+            if not breakdown:
+                w /= H[j + 1, j]
+            col = H[:j + 2, j].copy()                     # Givens rotations -> |g[j+1]| = ||r||
+            for i in range(j):
+                col[i], col[i + 1] = cs[i] * col[i] + sn[i] * col[i + 1], -sn[i] * col[i] + cs[i] * col[i + 1]
+            d = np.hypot(col[j], col[j + 1])
+            cs[j], sn[j] = (col[j] / d, col[j + 1] / d) if d > 0 else (1.0, 0.0)
+            R[:j + 1, j] = col[:j + 1]
+            R[j, j] = d
+            g[j + 1], g[j] = -sn[j] * g[j], cs[j] * g[j]
+            its, n = its + 1, j + 1
+            rnorm = abs(g[j + 1])
+            ksp.setIterationNumber(its)
+            ksp.setResidualNorm(rnorm)
+            ksp.logConvergenceHistory(rnorm)
+            ksp.monitor(its, rnorm)
+            reason = ksp.callConvergenceTest(its, rnorm)
+            if not reason and its >= max_it:
+                reason = PETSc.KSP.ConvergedReason.DIVERGED_MAX_IT
+            if reason or breakdown:
+                break
+        y = sla.solve_triangular(R[:n, :n], g[:n])
+        xl += y @ Z[:n]
+        if kk:
+            xl -= (B[:, :n] @ y) @ self.Y
+        if self.k > 0:
+            self._update_space(ops, H[:n + 1, :n], B[:, :n], Z[:n], V[:n + 1])
+        return its, reason
+
+    def _update_space(self, ops: _Ops, H: np.ndarray, B: np.ndarray, Z: np.ndarray, V: np.ndarray) -> None:
+        """New Y, U, C from the harmonic Ritz vectors of  A Ẑ = Ŵ Ĝ  (module docstring):
+        Ĝ^T Ĝ z = θ Ĝ^T Ŵ^T V̂ z  with  V̂ = [U D, V_p]  (Parks et al. eq. 2.14; exact when
+        the preconditioner is fixed, U = M Y)."""
+        kk, n = self.recycled_dim, H.shape[1]
+        G = np.zeros((kk + n + 1, kk + n))
+        WV = np.zeros((kk + n + 1, kk + n))
+        WV[kk:kk + n, kk:] = np.eye(n)
+        if kk:
+            dinv = 1.0 / self._ynorm
+            G[:kk, :kk] = np.diag(dinv)
+            G[:kk, kk:] = B
+            WV[:, :kk] = ops.allsum(np.vstack([self.C @ self.U.T, V @ self.U.T])) * dinv[None, :]
+        G[kk:, kk:] = H
+        P = harmonic_ritz(G, min(self.k, kk + n), G.T @ WV)
+        if P.shape[1] == 0:
+            return
+        Q, R = np.linalg.qr(G @ P)
+        d = np.abs(np.diag(R))
+        if d.min() <= 1e-14 * d.max():
+            return
+        M = sla.solve_triangular(R, P.T, trans="T").T     # P R^{-1}
+        if kk:
+            Ms = (M[:kk] * dinv[:, None]).T
+            self.C = Q[:kk].T @ self.C + Q[kk:].T @ V
+            Y = Ms @ self.Y + M[kk:].T @ Z
+            self.U = Y if ops.identity_pc else Ms @ self.U + M[kk:].T @ V[:n]
+        else:
+            self.C = Q.T @ V
+            Y = M.T @ Z
+            self.U = Y if ops.identity_pc else M.T @ V[:n]
+        self.Y = Y
+        self._ynorm = np.sqrt(ops.allsum(np.einsum("ij,ij->i", Y, Y)))
+
+
+def make_gcrodr_ksp(A: PETSc.Mat, m: int = 40, k: int = 20, pc_type: str = "none", rtol: float = 1e-8,
+                    atol: float = 1e-50, max_it: int = 10000, recycle: bool = True, prefix: str = "",
+                    initial_guess_nonzero: bool = False, from_options: bool = True) -> PETSc.KSP:
+    """A KSP of type python running :class:`GCRODR` on A's communicator. Collective.
+
+    ``setFromOptions()`` is called last (unless ``from_options=False``), so ``-ksp_gcrodr_m``,
+    ``-pc_type``, ``-ksp_monitor``... override the arguments.
+    """
+    ksp = PETSc.KSP().create(comm=A.getComm())
+    if prefix:
+        ksp.setOptionsPrefix(prefix)
+    ksp.setOperators(A)
+    ksp.setType(PETSc.KSP.Type.PYTHON)
+    ksp.setPythonContext(GCRODR(m, k, recycle))
+    ksp.setPCSide(PETSc.PC.Side.RIGHT)
+    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+    ksp.getPC().setType(pc_type)
+    ksp.setTolerances(rtol=rtol, atol=atol, max_it=max_it)
+    ksp.setInitialGuessNonzero(initial_guess_nonzero)
+    if from_options:
+        ksp.setFromOptions()
+    _LIVE.append(weakref.ref(ksp))
+    return ksp
+
+
+_LIVE: list[weakref.ref] = []
+
+
+@atexit.register
+def _destroy_live() -> None:
+    """Destroy GCRO-DR KSPs still alive at exit before PETSc finalises (a Python KSP destroyed
+    by the garbage collector after PetscFinalize crashes). Create yours with
+    :func:`make_gcrodr_ksp` or call ``ksp.destroy()`` yourself."""
+    for ref in _LIVE:
+        ksp = ref()
+        if ksp is not None and ksp.handle:
+            ksp.destroy()
+
+
+def context(ksp: PETSc.KSP) -> GCRODR:
+    """The :class:`GCRODR` context of a KSP of type python (TypeError otherwise)."""
+    ctx = ksp.getPythonContext() if ksp.getType() == PETSc.KSP.Type.PYTHON else None
+    if not isinstance(ctx, GCRODR):
+        raise TypeError(f"KSP {ksp.getType()} is not a GCRO-DR KSP")
+    return ctx
