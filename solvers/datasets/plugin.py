@@ -21,7 +21,9 @@ from meshes import Grid
 
 from .. import ksp as kspmod
 from .. import output
-from ..case import AnyTable, CaseError, Choice, Float, Int, List, Str, Table, mesh_section, solver_section
+from ..case import AnyTable, Bool, CaseError, Choice, Float, Int, List, Str, Table, mesh_section, solver_section
+from ..krylov.sequence import SolverSpec, make_solver
+from ..krylov.skr_sort import ORDERINGS, local_block, sort_systems
 from ..parallel import rprint, world
 from ..poisson.families import FAMILIES, Family, HeatFamily, make_family
 from ..registry import RunContext, command, runner
@@ -47,6 +49,10 @@ def _check(sections: dict, path: str) -> None:
     if par["io"] == "mpio" and out["compression"] != "none":
         raise CaseError("output.compression", "needs io = 'shards' (parallel HDF5 writes with "
                         "compression filters must be collective)")
+    sol = sections["solver"]
+    if sol["ksp_type"] == "gcrodr" and not 0 <= sol["gcrodr_k"] < sol["gcrodr_m"]:
+        raise CaseError("solver.gcrodr_k", f"must satisfy 0 <= gcrodr_k < gcrodr_m = {sol['gcrodr_m']}, "
+                        f"got {sol['gcrodr_k']}")
     if mesh["extent"] != [[0.0, 1.0]] * len(mesh["shape"]):
         raise CaseError("mesh.extent", "the families' random fields live on the unit box; leave extent out")
 
@@ -73,7 +79,15 @@ SCHEMA = Table({
         "path": Str(default="", doc="dataset directory (default out/<name>); -o overrides"),
         "compression": Choice(("none", "gzip", "lzf"), default="none", doc="HDF5 filter (io = 'shards')"),
     }).optional(),
-    "solver": solver_section(rtol=1e-8),
+    "solver": Table({
+        **solver_section(rtol=1e-8).keys,
+        "ordering": Choice(tuple(ORDERINGS), default="skr",
+                           doc="solve order (solvers/krylov/skr_sort.py); groups take contiguous chunks of it"),
+        "recycle": Bool(default=True, doc="ksp_type = 'gcrodr': keep the recycled space from sample to sample"),
+        "gcrodr_m": Int(default=40, min=1, doc="GCRO-DR restart length m"),
+        "gcrodr_k": Int(default=20, min=0, doc="GCRO-DR recycled dimension k (< m)"),
+    }, doc="Krylov solver: any PETSc KSP type (a fresh solve per sample), or 'gcrodr' (one "
+           "recycling GCRO-DR KSP per group, reused along its chunk)").optional(),
 }, validate=_check)
 
 
@@ -98,22 +112,52 @@ def layout_for(family: Family, name: str, extent, compression: str) -> schema.La
                          times=family.times() if heat else np.zeros(1), compression=compression)
 
 
-def solve_order(family: Family, n: int) -> list[int]:
-    """The order in which samples are solved (index order)."""
-    return list(range(n))
+def solve_order(family: Family, n: int, method: str, comm: MPI.Comm) -> list[int]:
+    """The solve order of samples 0..n-1 by ``method`` on their sort features. Collective.
+
+    Rank 0 sorts all features alone (``COMM_SELF``) and broadcasts the order, so the order
+    depends only on the samples, never on the number of ranks.
+    """
+    order = None
+    if comm.rank == 0:
+        X = np.array([family.sort_features(family.sample(i)) for i in range(n)])
+        order = [int(i) for i in sort_systems(method, local_block(X, MPI.COMM_SELF), MPI.COMM_SELF).order]
+    return comm.bcast(order, root=0)
 
 
 class SampleSolver:
-    """Solves samples of ``family`` on a group's communicator with a PETSc KSP. Collective on ``comm``.
+    """Solves samples of ``family`` on a group's communicator. Collective on ``comm``.
 
-    Each solve starts from a zero guess, so a sample's solution does not depend on which group
-    or in which order it was solved; the true relative residual ||b - A u|| / ||b|| is recorded.
+    Every solve starts from a zero guess and stops at ||b - A u||_2 <= rtol ||b||_2 (the
+    unpreconditioned norm, :func:`solvers.krylov.sequence.make_solver`); the true relative
+    residual is recomputed and stored. With ``ksp_type = "gcrodr"`` one GCRO-DR KSP is kept for
+    the group's whole chunk (``setOperators`` per sample), so the space recycled from the
+    previous samples in solve order accelerates the next; any other KSP type is created afresh
+    per sample, so a solution does not depend on the group or the order.
     """
 
     def __init__(self, family: Family, comm: MPI.Comm, solver: dict[str, Any]):
         self.family = family
         self.grid = Grid(family.shape, comm=comm)
-        self.solver = solver
+        recycling = solver["ksp_type"] == "gcrodr"
+        self.spec = SolverSpec(method=solver["ksp_type"], m=solver["gcrodr_m"] if recycling else 30,
+                               k=solver["gcrodr_k"], recycle=solver["recycle"], pc_type=solver["pc_type"],
+                               rtol=solver["rtol"], atol=solver["atol"], max_it=solver["max_it"])
+        self.ksp: PETSc.KSP | None = None
+
+    def _ksp(self, A: PETSc.Mat) -> PETSc.KSP:
+        if self.spec.method != "gcrodr":
+            return make_solver(self.spec, A)
+        if self.ksp is None:
+            self.ksp = make_solver(self.spec, A)
+        else:
+            self.ksp.setOperators(A)
+        return self.ksp
+
+    def close(self) -> None:
+        if self.ksp is not None:
+            self.ksp.destroy()
+            self.ksp = None
 
     def _residual(self, A: PETSc.Mat, u: PETSc.Vec, b: PETSc.Vec) -> float:
         r = b.duplicate()
@@ -128,7 +172,7 @@ class SampleSolver:
         fam, grid = self.family, self.grid
         s = fam.sample(index)
         op, b = fam.system(grid, s)
-        ksp = kspmod.make_ksp(op.A, **self.solver)
+        ksp = self._ksp(op.A)
         u = grid.create_vec()
         info = kspmod.solve(ksp, b, u)
         its, res = info.iterations, self._residual(op.A, u, b)
@@ -142,7 +186,7 @@ class SampleSolver:
                 its += info.iterations
                 res = max(res, self._residual(op.A, u, b))
                 states.append(grid.gather(u))
-        for obj in (ksp, u, b):
+        for obj in (u, b) if ksp is self.ksp else (ksp, u, b):
             obj.destroy()
         op.destroy()
         if grid.comm.rank != 0:
@@ -162,7 +206,7 @@ def build_plan(case, root: Path) -> tuple[writer.Plan, Family]:
     data["parallel"] = {"io": par["io"]}
     data["case"] = {"name": case.name}
     plan = writer.Plan(root=root, layout=layout, split_sizes=split_sizes(smp["n"], smp["split"]),
-                       order=solve_order(family, smp["n"]), case_data=data, case_text=case.text,
+                       order=list(range(smp["n"])), case_data=data, case_text=case.text,
                        io=par["io"], checkpoint=par["checkpoint"], ranks_per_solve=par["ranks_per_solve"],
                        metadata={"family": family.name, "family_options": dict(family.options),
                                  "seed": fam_cfg["seed"], "solver": dict(case["solver"])})
@@ -175,14 +219,19 @@ def run_dataset(case, ctx: RunContext) -> dict:
     comm = ctx.comm
     root = Path(ctx.output or case["output"]["path"] or str(Path("out") / case.name))
     plan, family = build_plan(case, root)
+    t0 = time.perf_counter()
+    plan.order = solve_order(family, plan.n, case["solver"]["ordering"], comm)
+    sort_time = time.perf_counter() - t0
     rprint(f"dataset {case.name}: {plan.n} {family.name} samples on {'x'.join(map(str, family.shape))} "
            f"(train/valid/test {'/'.join(map(str, plan.split_sizes))}), {comm.size} rank(s) in groups of "
            f"{plan.ranks_per_solve}, io = {plan.io}", comm=comm)
     rep = writer.generate(plan, lambda group: SampleSolver(family, group, case["solver"]), comm,
                           quiet=ctx.quiet, versions=output.versions(comm))
+    rep.wall_time += sort_time
     summary = {"path": str(root), "status": rep.status, "samples": plan.n, "resumed_from": rep.resumed_from,
                "solved": rep.solved, "wall_time": rep.wall_time, "solve_time": rep.solve_time,
-               "write_time": rep.write_time, "merge_time": rep.merge_time, "iterations": rep.iterations}
+               "write_time": rep.write_time, "merge_time": rep.merge_time, "iterations": rep.iterations,
+               "sort_time": sort_time}
     if rep.status == "already complete":
         rprint(f"{root} is already complete (same case); nothing to do", comm=comm)
         return summary
@@ -190,7 +239,8 @@ def run_dataset(case, ctx: RunContext) -> dict:
     rprint(f"wrote {root}: {rep.solved} samples solved now"
            f"{f' (resumed with {rep.resumed_from} done)' if rep.resumed_from else ''} in {rep.wall_time:.2f} s "
            f"({rate:.2f} samples/s); solve {rep.solve_time:.2f} s, write {rep.write_time:.2f} s, "
-           f"merge+finalize {rep.merge_time:.2f} s; {rep.iterations} Krylov iterations", comm=comm)
+           f"merge+finalize {rep.merge_time:.2f} s, {case['solver']['ordering']} sort {sort_time:.2f} s; "
+           f"{rep.iterations} Krylov iterations", comm=comm)
     return summary
 
 

@@ -28,7 +28,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from mpi4py import MPI
@@ -52,9 +52,14 @@ class SampleResult:
     scalars: dict[str, float]
 
 
-# A producer is built once per group (``factory(group_comm)``) and called collectively on the
-# group's ranks with a sample index; it returns the result on group rank 0 and None elsewhere.
-Producer = Callable[[int], "SampleResult | None"]
+class Producer(Protocol):
+    """Built once per group (``factory(group_comm)``); called collectively on the group's ranks
+    with a sample index, in the group's solve order; returns the result on group rank 0 and
+    None elsewhere. ``close()`` releases its solver (collective)."""
+
+    def __call__(self, index: int) -> SampleResult | None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -455,14 +460,15 @@ def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comm: MPI.Comm
     chunk = _chunks(remaining, n_groups)[g]
     rep = Report(status="complete", resumed_from=int(done.sum()))
     progress = _Progress(comm, plan.n, int(done.sum()), quiet, plan.layout.dataset_name)
+    produce = factory(group)
     try:
-        produce = factory(group)
         if plan.io == "mpio":
             _run_mpio(plan, comm, chunk, produce, group.rank == 0, progress, rep)
         else:
             _run_shards(plan, comm, chunk, produce, group.rank == 0, progress, rep, len(remaining))
     finally:
         progress.close()
+    produce.close()
     t0 = time.perf_counter()
     _collective(comm, lambda: _finalize(plan, rep, versions or {}))
     rep.merge_time = time.perf_counter() - t0
