@@ -70,6 +70,7 @@ class SolveStats:
     recycled_dim: int = 0          # dim of the recycled space used at the start of the solve
     recomputed_c: bool = False     # C = A Y was recomputed (the operator changed)
     projection_gain: float = 1.0   # ||r after projecting out C|| / ||r0|| at the start
+    dropped: bool = False          # the guard dropped the space after this solve (it hurt)
 
 
 def harmonic_ritz(G: np.ndarray, k: int, rhs: np.ndarray | None = None) -> np.ndarray:
@@ -148,13 +149,17 @@ class GCRODR:
     Options (with the KSP's prefix): ``-ksp_gcrodr_m`` (restart length, default 40),
     ``-ksp_gcrodr_k`` (recycled dimension, default 20, 0 = GMRES(m)), ``-ksp_gcrodr_recycle``
     (keep the space across solves, default true; false = GCRO-DR restarted from scratch per
-    solve, deflated restarting within each solve). Basis vectors are rows of local dense
+    solve, deflated restarting within each solve), ``-ksp_gcrodr_guard`` (default true): a
+    solve that used a recycled space and cost more work (products with A plus PC applications)
+    than the last solve that started without one drops the space, so the next solve starts
+    cold and re-measures; recycling that hurts is thereby switched off until it helps again. Basis vectors are rows of local dense
     blocks; inner products are one BLAS call plus one Allreduce. Collective on the KSP.
     """
 
-    def __init__(self, m: int = 40, k: int = 20, recycle: bool = True):
+    def __init__(self, m: int = 40, k: int = 20, recycle: bool = True, guard: bool = True):
         check_parameters(m, k)
-        self.m, self.k, self.recycle = int(m), int(k), bool(recycle)
+        self.m, self.k, self.recycle, self.guard = int(m), int(k), bool(recycle), bool(guard)
+        self._cold_work: int | None = None
         self._empty = np.zeros((0, 0))
         self.Y = self._empty               # recycled solution-space basis (rows), C = A Y
         self.C = np.zeros((0, 0))          # orthonormal rows
@@ -180,6 +185,7 @@ class GCRODR:
         check_parameters(m, k)
         self.m, self.k = m, k
         self.recycle = opts.getBool("ksp_gcrodr_recycle", self.recycle)
+        self.guard = opts.getBool("ksp_gcrodr_guard", self.guard)
 
     def setUp(self, ksp: PETSc.KSP) -> None:
         if ksp.getPCSide() != PETSc.PC.Side.RIGHT:
@@ -191,7 +197,7 @@ class GCRODR:
         self._ynorm, self._op_key = self._empty.reshape(0), None
 
     def view(self, ksp: PETSc.KSP, viewer: PETSc.Viewer) -> None:
-        viewer.printfASCII(f"  GCRO-DR(m={self.m}, k={self.k}), recycle={self.recycle}, "
+        viewer.printfASCII(f"  GCRO-DR(m={self.m}, k={self.k}), recycle={self.recycle}, guard={self.guard}, "
                            f"recycled space dim {self.recycled_dim}, flexible right preconditioning\n")
 
     # -- the method ------------------------------------------------------------------------
@@ -242,6 +248,12 @@ class GCRODR:
                 ops.matvec(xl, r)                         # true residual for the next cycle
                 r[:] = bl - r
         st.iterations = its
+        work = st.matvecs + st.pc_applies
+        if not st.recycled_dim:
+            self._cold_work = work
+        elif self.guard and self._cold_work is not None and work > self._cold_work:
+            self.reset()
+            st.dropped = True
         if self.recycled_dim:                             # holding A keeps its address unique
             self._op_key = (A, A.stateGet())
         with x as xa:
