@@ -1,0 +1,135 @@
+"""Recycling across a sequence: iteration savings, sorting, the 'recycle' case kind, np=1 vs np=2."""
+from __future__ import annotations
+
+import textwrap
+
+import h5py
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from meshes import Grid
+from solvers.fields.grf import grf
+from solvers.krylov.sequence import SolverSpec, solve_sequence
+from solvers.krylov.skr_sort import (distance_matrix, greedy_order, hilbert_index, local_block, pca_hilbert,
+                                     skr_greedy)
+from solvers.poisson.families import DarcyExp, Sample
+
+from conftest import run_cli
+
+
+class SlowDarcy(DarcyExp):
+    """K_i = exp(z0 + 0.02 i z1): a slowly varying sequence (a parameter sweep)."""
+
+    name = "slow_darcy"
+
+    def _draw(self, s: Sample) -> None:
+        z0 = grf(self.shape, 2.5, 7.0, seed=self.seed)
+        z1 = grf(self.shape, 2.5, 7.0, seed=self.seed + 1)
+        s.fields["kappa"] = np.exp(z0 + 0.02 * s.index * z1)
+        s.fields["f"] = np.ones(self.shape)
+
+
+def test_recycling_cuts_iterations_on_a_slowly_varying_sequence():
+    """Measured on 65², 6 systems, rtol 1e-8: 914 iterations recycled vs 1635 without (0.56)."""
+    fam = SlowDarcy((65, 65), seed=5)
+    grid = Grid((65, 65))
+    rec = solve_sequence(fam, grid, SolverSpec("gcrodr", m=40, k=20), n=6, ordering="none")
+    cold = solve_sequence(fam, grid, SolverSpec("gcrodr", m=40, k=20, recycle=False), n=6, ordering="none")
+    assert not rec.failures and not cold.failures
+    assert rec.max_residual <= 1.01e-8 and cold.max_residual <= 1.01e-8
+    assert rec.iterations <= 0.65 * cold.iterations
+    assert rec.records[0].iterations == cold.records[0].iterations      # the first solve is cold in both
+    assert all(r.recycled_dim == 20 for r in rec.records[1:])
+
+
+def test_same_matrix_new_rhs_heat_steps_reuse_c():
+    from solvers.poisson.families import make_family
+    fam = make_family("heat", (33, 33), seed=0, n_steps=4)
+    res = solve_sequence(fam, Grid((33, 33)), SolverSpec("gcrodr", m=20, k=10), n=2, ordering="none")
+    assert len(res.records) == 8 and not res.failures
+    assert res.records[1].iterations < res.records[0].iterations
+
+
+def test_greedy_sort_orders_points_on_a_line():
+    x = np.array([0.0, 5.0, 1.0, 4.0, 2.0, 3.0])[:, None] * np.ones((1, 7))
+    D = distance_matrix(x, MPI.COMM_SELF)
+    assert np.allclose(D[0, 1], 5.0 * np.sqrt(7))
+    assert list(greedy_order(D, 0)) == [0, 2, 4, 5, 3, 1]
+    r = skr_greedy(x, MPI.COMM_SELF, start=0)
+    assert r.path_length == pytest.approx(5.0 * np.sqrt(7))
+    assert r.seconds >= 0 and r.flops > 0
+
+
+def test_pca_hilbert_is_a_permutation_and_orders_a_line():
+    rng = np.random.default_rng(0)
+    t = rng.permutation(40).astype(float)
+    direction = rng.standard_normal(50)
+    X = t[:, None] * direction[None, :] + 1e-6 * rng.standard_normal((40, 50))
+    r = pca_hilbert(X, MPI.COMM_SELF, p=1)
+    assert sorted(r.order) == list(range(40))
+    assert np.all(np.diff(t[r.order]) > 0) or np.all(np.diff(t[r.order]) < 0)
+    r2 = pca_hilbert(X, MPI.COMM_SELF, p=2)
+    assert sorted(r2.order) == list(range(40))
+
+
+def test_hilbert_curve_visits_neighbours():
+    xs, ys = np.meshgrid(np.arange(16), np.arange(16), indexing="ij")
+    d = hilbert_index(xs.ravel(), ys.ravel(), bits=4)
+    assert sorted(d) == list(range(256))
+    o = np.argsort(d)
+    assert np.all(np.abs(np.diff(xs.ravel()[o])) + np.abs(np.diff(ys.ravel()[o])) == 1)
+
+
+def test_local_block_partitions_columns():
+    X = np.arange(30.0).reshape(3, 10)
+    assert np.array_equal(local_block(X, MPI.COMM_SELF), X)
+
+
+CASE = textwrap.dedent("""
+    [case]
+    kind = "recycle"
+    [mesh]
+    shape = [33, 33]
+    [family]
+    name = "darcy_exp"
+    samples = 5
+    seed = 3
+    [solver]
+    m = 30
+    k = 10
+    rtol = 1e-10
+""")
+
+
+@pytest.mark.mpi
+def test_case_run_same_solutions_on_one_and_two_ranks(tmp_path):
+    case = tmp_path / "rec.toml"
+    case.write_text(CASE)
+    data = {}
+    for n in (1, 2):
+        out = tmp_path / f"rec{n}.h5"
+        proc = run_cli(["run", str(case), "-o", str(out)], n=n, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert "CONVERGED_RTOL" in proc.stdout and "sort skr" in proc.stdout
+        with h5py.File(out) as h5:
+            data[n] = {k: h5[k][()] for k in ("u", "order", "stats/iterations", "stats/residual", "inputs/kappa")}
+    assert data[1]["u"].shape == (5, 33, 33)
+    assert np.array_equal(data[1]["order"], data[2]["order"])
+    assert np.array_equal(data[1]["inputs/kappa"], data[2]["inputs/kappa"])
+    assert np.abs(data[1]["u"] - data[2]["u"]).max() <= 1e-7 * np.abs(data[1]["u"]).max()
+    assert np.abs(data[1]["stats/iterations"] - data[2]["stats/iterations"]).max() <= 2
+    assert data[2]["stats/residual"].max() <= 1.01e-10
+
+
+@pytest.mark.parametrize("edit,key", [("k = 10", "k = 30"), ("samples = 5", "samples = 0"),
+                                      ("seed = 3", "seed = 3\nk_min = 2.0")])
+def test_bad_case_exits_2_without_output(tmp_path, edit, key):
+    case = tmp_path / "bad.toml"
+    case.write_text(CASE.replace(edit, key))
+    out = tmp_path / "bad.h5"
+    proc = run_cli(["run", str(case), "-o", str(out)], n=1, timeout=120)
+    assert proc.returncode == 2
+    path = {"k = 30": "solver.k", "samples = 0": "family.samples", "seed = 3\nk_min = 2.0": "family.k_min"}[key]
+    assert path in proc.stderr
+    assert not out.exists()
