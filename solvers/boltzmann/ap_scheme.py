@@ -116,7 +116,7 @@ class Mixture:
         # exchange of energy: what the heavy gains the light loses (exact total energy)
         gain_H = mo.energy(gH, DH, self.m_H) / gH.vol
         DL = asy.project_moments(DL, [np.ones(gL.shape), 0.5 * self.m_L * gL.speed2()],
-                                 [0.0, -gain_H * gH.vol / gL.vol])
+                                 [0.0, -gain_H * gH.vol / gL.vol], weight=fL)
         beta_L = (float(self.QLL.collision_frequency(fL).max()) + float(self.lorentz.frequency(nH, uH).max())
                   + asy.energy_exchange_bound(gL, self.mu, self.m_L, nH, TH, p.gamma, self.b))
         beta_H = float(self.QHH.collision_frequency(fH).max()) + asy.heavy_fokker_planck_bound(gH, nu_H, self.m_H, TL)
@@ -130,7 +130,7 @@ class Mixture:
     def light_equilibrium(self, f: np.ndarray, u_H) -> np.ndarray:
         """Maxwellian with ``f``'s density and energy about ``u_H`` (null space of ``Q_LL + Lor``)."""
         g = self.gL
-        return g.maxwellian(mo.density(g, f), u_H, mo.temperature(g, f, self.m_L, u_H), self.m_L)
+        return mo.discrete_maxwellian(g, mo.density(g, f), u_H, mo.temperature(g, f, self.m_L, u_H), self.m_L)
 
     # -- steps ---------------------------------------------------------------------------------
     def ap_step(self, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:

@@ -78,7 +78,7 @@ class Lorentz:
         r_unique, r_inv = np.unique(np.round(r, 12), return_inverse=True)
         A = sphere_average_multiplier(g.dim, math.pi * np.outer(r_unique, np.sqrt(self.k_unique)) / g.L)
         avg = np.real(A @ S)[r_inv].reshape(g.shape)
-        outside = self.g.speed2(u) >= g.L ** 2        # sphere leaves the periodic box: no scattering
+        outside = self.g.speed2(u) >= (g.L * (1 - 1e-9)) ** 2   # sphere leaves the periodic box: no scattering
         avg[outside] = SPHERE_AREA[g.dim] * f[outside]
         return avg
 
@@ -90,16 +90,19 @@ class Lorentz:
         """``Lor(f)``, projected (L2-closest) to conserve mass and energy about ``u_H`` exactly."""
         nu = self.frequency(n_H, u_H) / SPHERE_AREA[self.g.dim]
         out = nu * (self.sphere_average(f, u_H) - SPHERE_AREA[self.g.dim] * f)
-        return project_moments(out, [np.ones(self.g.shape), self.g.speed2(u_H)])
+        return project_moments(out, [np.ones(self.g.shape), self.g.speed2(u_H)], weight=f)
 
 
-def project_moments(Q: np.ndarray, phis: list[np.ndarray], targets=None) -> np.ndarray:
-    """``Q - C^T (C C^T)^{-1} (C Q - t)`` with rows ``φ``: the L2-closest ``Q`` with ``Σ Q φ = t``
-    (``t = 0`` by default)."""
+def project_moments(Q: np.ndarray, phis: list[np.ndarray], targets=None, weight: np.ndarray | None = None) -> np.ndarray:
+    """``Q - W C^T (C W C^T)^{-1} (C Q - t)`` with rows ``φ``: the closest ``Q`` (in the ``W^{-1}``-norm)
+    with ``Σ Q φ = t`` (``t = 0`` by default). A weight ``W`` such as ``|f|`` keeps the correction
+    where ``f`` lives (an unweighted constant correction would carry momentum: the periodic grid
+    ``-L + j h`` is not symmetric)."""
     C = np.stack([phi.ravel() for phi in phis])
     q = Q.ravel()
+    w = np.ones_like(q) if weight is None else np.abs(weight).ravel()
     t = np.zeros(len(phis)) if targets is None else np.asarray(targets, float)
-    return (q - C.T @ np.linalg.solve(C @ C.T, C @ q - t)).reshape(Q.shape)
+    return (q - w * (C.T @ np.linalg.solve((C * w) @ C.T, C @ q - t))).reshape(Q.shape)
 
 
 def energy_exchange(g: VelocityGrid, f: np.ndarray, mu: float, m_L: float, n_H: float, T_H: float, u_H,

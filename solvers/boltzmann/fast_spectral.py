@@ -198,3 +198,35 @@ def conservative_projection(grid: VelocityGrid, Q: np.ndarray) -> np.ndarray:
     q = Q.ravel()
     lam = np.linalg.solve(C @ C.T, C @ q)
     return (q - C.T @ lam).reshape(Q.shape)
+
+
+def direct_spectral(grid: VelocityGrid, f: np.ndarray, gamma: float = 0.0, b: float | None = None,
+                    R: float | None = None, n_rho: int | None = None) -> np.ndarray:
+    """Gain term ``Q⁺(f, f)`` by the classical spectral sum (Pareschi & Russo 2000), O(N_ρ N^{2d}):
+    ``Q̂⁺_k = Σ_{l+m≡k} G(l, m) f̂_l f̂_m``, ``G = b Σ_ρ w_ρ ρ^{γ+d-1} F_d(πρ|k|/2L) F_d(πρ|l-m|/2L)``
+    (the σ-integral done exactly). Same radial rule and the same periodic (mod N) index sum as
+    :class:`FastSpectral`, so the two agree up to the direction quadrature. Reference/benchmark only."""
+    d, n, L = grid.dim, grid.n, grid.L
+    b = 1.0 / SPHERE_AREA[d] if b is None else b
+    R = grid.R if R is None else R
+    x, w = np.polynomial.legendre.leggauss(n_rho or n // 2)
+    rho, wr = 0.5 * R * (x + 1.0), 0.5 * R * w
+    fh = np.fft.fftn(f)
+    for ax in range(d):
+        idx = [slice(None)] * d
+        idx[ax] = n // 2
+        fh[tuple(idx)] = 0.0
+    fh = fh.ravel() / f.size
+    ind = np.stack(np.meshgrid(*([np.arange(n)] * d), indexing="ij"), -1).reshape(-1, d)
+    freq = np.where(ind >= n // 2, ind - n, ind).astype(float)
+    weight = wr * b * rho ** (gamma + d - 1)
+    out = np.zeros(len(fh), complex)
+    strides = n ** np.arange(d - 1, -1, -1)
+    for kk in range(len(fh)):
+        m = ((ind[kk] - ind) % n) @ strides
+        lm = np.sqrt(((freq - freq[m]) ** 2).sum(1))
+        kabs = math.sqrt((freq[kk] ** 2).sum())
+        Fk = sphere_average_multiplier(d, math.pi * rho * kabs / (2 * L))
+        G = (weight * Fk) @ sphere_average_multiplier(d, math.pi * np.outer(rho, lm) / (2 * L))
+        out[kk] = (G * fh * fh[m]).sum()
+    return np.real(np.fft.ifftn(out.reshape(grid.shape))) * f.size

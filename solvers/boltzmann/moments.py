@@ -35,10 +35,23 @@ def entropy(g: VelocityGrid, f: np.ndarray) -> float:
     return float((f[pos] * np.log(f[pos])).sum() * g.vol)
 
 
+def discrete_maxwellian(g: VelocityGrid, n: float, u, T: float, mass: float = 1.0, iters: int = 4) -> np.ndarray:
+    """Grid Maxwellian whose *discrete* density, velocity and temperature are ``n, u, T`` (to rounding):
+    the parameters are corrected by a few fixed-point steps (matters on coarse grids, where the
+    trapezoidal moments of a sampled Gaussian are off by ~exp(-2π²T/(m h²)))."""
+    u_, T_ = np.asarray(u, float).copy(), float(T)
+    for _ in range(iters):
+        M = g.maxwellian(1.0, u_, T_, mass)
+        u_ += np.asarray(u, float) - velocity(g, M)
+        T_ *= T / temperature(g, M, mass, u)
+    M = g.maxwellian(1.0, u_, T_, mass)
+    return M * (n / density(g, M))
+
+
 def maxwellian_of(g: VelocityGrid, f: np.ndarray, mass: float = 1.0) -> np.ndarray:
-    """The Maxwellian with the density, velocity and temperature of ``f``."""
+    """The (discrete-moment-matched) Maxwellian with the density, velocity and temperature of ``f``."""
     u = velocity(g, f)
-    return g.maxwellian(density(g, f), u, temperature(g, f, mass, u), mass)
+    return discrete_maxwellian(g, density(g, f), u, temperature(g, f, mass, u), mass)
 
 
 def distance_to_maxwellian(g: VelocityGrid, f: np.ndarray, mass: float = 1.0) -> float:
