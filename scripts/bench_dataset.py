@@ -1,5 +1,6 @@
 """Benchmark dataset generation: samples/s for np = 1, 2 and ranks_per_solve = 1, 2, with and
-without Krylov recycling, shards vs parallel HDF5 (mpio), and the write overhead.
+without Krylov recycling (GCRO-DR along the SKR order), shards vs parallel HDF5 (mpio), and the
+write overhead (time in HDF5 vs in solves).
 
     python scripts/bench_dataset.py                    # 512 Darcy samples at 64², 128 at 256²
     python scripts/bench_dataset.py --quick            # 64 at 32², 16 at 64² (a smoke run)
@@ -25,7 +26,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SOLVERS = {
     "cg+gamg": 'ksp_type = "cg"\npc_type = "gamg"',
+    "gcrodr+gamg": 'ksp_type = "gcrodr"\npc_type = "gamg"\nrecycle = true',
+    "gcrodr+gamg no-recycle": 'ksp_type = "gcrodr"\npc_type = "gamg"\nrecycle = false',
+    "gcrodr": 'ksp_type = "gcrodr"\npc_type = "none"\nrecycle = true',
+    "gcrodr no-recycle": 'ksp_type = "gcrodr"\npc_type = "none"\nrecycle = false',
 }
+ALL = [(1, 1), (2, 1), (2, 2)]
+# (solver, io, [(np, ranks_per_solve)], only on the small grid)
+PLAN = [("cg+gamg", "shards", ALL, False), ("cg+gamg", "mpio", ALL, False),
+        ("gcrodr+gamg", "shards", ALL, False), ("gcrodr+gamg no-recycle", "shards", [(1, 1)], False),
+        ("gcrodr", "shards", [(1, 1)], True), ("gcrodr no-recycle", "shards", [(1, 1)], True)]
 
 
 def case_text(n: int, size: int, io: str, rps: int, solver: str) -> str:
@@ -100,26 +110,50 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
-    sizes = [(64, 32), (16, 64)] if args.quick else [(512, 64), (128, 256)]
-    configs = [(1, 1), (2, 1), (2, 2)]
+    sizes = [(16, 32), (4, 64)] if args.quick else [(512, 64), (128, 256)]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_dataset_") as tmp:
-        for n, size in sizes:
-            for solver in SOLVERS:
-                for io in ("shards", "mpio"):
-                    for np_, rps in configs:
-                        rows.append(run_one(Path(tmp), n, size, np_, rps, io, solver))
-                        print(_fmt(rows[-1], rows), flush=True)
-    print("\n" + table(rows))
+        for k, (n, size) in enumerate(sizes):
+            for solver, io, configs, small_only in PLAN:
+                if small_only and k > 0:
+                    continue
+                for np_, rps in configs:
+                    rows.append(run_one(Path(tmp), n, size, np_, rps, io, solver))
+                    print(_fmt(rows[-1], rows), flush=True)
+    ratios = derived(rows)
+    print("\n" + table(rows) + "\n\n" + "\n".join(ratios))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"rows": rows, "host_cpus": os.cpu_count()}, indent=1))
+    Path(args.json).write_text(json.dumps({"rows": rows, "ratios": ratios, "host_cpus": os.cpu_count(),
+                                           "load_average": os.getloadavg()}, indent=1))
     print(f"\nwrote {args.json}")
 
 
+def _find(rows: list[dict], **kw) -> dict | None:
+    return next((r for r in rows if all(r[k] == v for k, v in kw.items())), None)
+
+
+def derived(rows: list[dict]) -> list[str]:
+    """mpio vs shards and recycling vs not, from rows measured in this run."""
+    out = []
+    for r in rows:
+        if r["io"] == "mpio":
+            s = _find(rows, size=r["size"], solver=r["solver"], io="shards", np=r["np"],
+                      ranks_per_solve=r["ranks_per_solve"])
+            out.append(f"{r['size']}² np={r['np']} ranks/solve={r['ranks_per_solve']}: mpio / shards samples/s = "
+                       f"{r['samples_per_s'] / s['samples_per_s']:.2f}, write time mpio {r['write_s'] + r['merge_s']:.2f} s"
+                       f" vs shards {s['write_s'] + s['merge_s']:.2f} s")
+        if r["solver"].endswith("no-recycle"):
+            rec = _find(rows, size=r["size"], solver=r["solver"].replace(" no-recycle", ""), io=r["io"],
+                        np=r["np"], ranks_per_solve=r["ranks_per_solve"])
+            out.append(f"{r['size']}² {rec['solver']}: recycling / no recycling: iterations "
+                       f"{rec['iterations'] / r['iterations']:.2f}, samples/s {rec['samples_per_s'] / r['samples_per_s']:.2f}")
+    return out
+
+
 def _base(row: dict, rows: list[dict]) -> dict:
-    """The np = 1, shards, same-solver row of the same size (the ratio's denominator)."""
+    """The np = 1, shards, cg+gamg row of the same size (the ratio's denominator)."""
     return next(r for r in rows if r["size"] == row["size"] and r["np"] == 1 and r["io"] == "shards"
-                and r["solver"] == row["solver"])
+                and r["solver"] == "cg+gamg")
 
 
 def _fmt(r: dict, rows: list[dict]) -> str:
@@ -131,7 +165,7 @@ def _fmt(r: dict, rows: list[dict]) -> str:
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| grid | samples | solver | io | np | ranks/solve | samples/s | vs np=1 | solve s | write s "
+    head = ("| grid | samples | solver | io | np | ranks/solve | samples/s | vs cg+gamg np=1 | solve s | write s "
             "| write share | its/sample |\n|" + "---|" * 12)
     return head + "\n" + "\n".join(_fmt(r, rows) for r in rows)
 
