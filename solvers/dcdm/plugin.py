@@ -1,0 +1,225 @@
+"""Registers the ``poisson_dcdm`` and ``dcdm_train`` case kinds and the ``train-dcdm`` command."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from meshes import Grid
+
+from .. import output
+from ..case import Bool, Choice, Float, Int, Str, Table, load, mesh_section
+from ..parallel import UserError, rprint
+from ..registry import RunContext, command, runner, schemas
+from ..case import CaseError
+
+MODELS = Path(__file__).parent / "models"
+
+PROBLEM = Table({
+    "solution": Choice(("sines", "exp", "none"), default="sines",
+                       doc="manufactured solution (as in kind 'poisson') or 'none' for constant data"),
+    "k": Int(default=1, min=1, doc="wavenumber of the 'sines' solution"),
+    "source": Float(default=1.0, doc="constant f when solution = 'none'"),
+    "boundary": Float(default=0.0, doc="constant g when solution = 'none'"),
+}).optional()
+
+RUN_SCHEMA = Table({
+    "mesh": mesh_section(),
+    "problem": PROBLEM,
+    "dcdm": Table({
+        "model": Str(default="dcdm_2d_128", doc="model file (.pt): a path (relative to the case file "
+                                                "or absolute) or the name of a shipped model in solvers/dcdm/models"),
+        "method": Choice(("dcdm", "fcg"), default="dcdm",
+                         doc="'dcdm': the DCDM loop; 'fcg': PETSc KSPFCG with the net as a python PC (same iterates)"),
+        "k": Int(default=2, min=1, doc="directions kept for A-orthogonalisation"),
+        "rtol": Float(default=1e-6, positive=True, max=1.0, doc="stop at ||r|| <= rtol ||b||"),
+        "atol": Float(default=1e-50, positive=True, doc="absolute tolerance"),
+        "max_it": Int(default=1000, min=1, doc="maximum iterations"),
+        "allow_grid_mismatch": Bool(default=False, doc="use a model trained on another grid size (transfer)"),
+        "threads": Int(default=1, min=1, doc="torch threads for the net (rank 0)"),
+    }, doc="DCDM solver").optional(),
+})
+
+TRAIN_SCHEMA = Table({
+    "mesh": mesh_section(min_nodes=5),
+    "model": Table({
+        "channels": Int(default=16, min=1, doc="channels of every convolution"),
+        "levels": Int(default=5, min=1, max=8, doc="resolution levels of the U-Net"),
+        "activation": Choice(("relu", "prelu", "identity"), default="relu", doc="activation"),
+    }, doc="network architecture (model.py)").optional(),
+    "smoother": Table({
+        "degree": Int(default=4, min=0, max=32, doc="Chebyshev degree around the net (0: the net alone)"),
+    }, doc="Chebyshev smoother paired with the net (chebyshev.py)").optional(),
+    "data": Table({
+        "lanczos_steps": Int(default=400, min=2, doc="Lanczos steps = Ritz vectors"),
+        "spectrum_decay": Float(default=0.0, min=-1.0, max=2.0,
+                                doc="p in the weight (theta_1/theta_j)^p of Ritz vector j (> 0: toward the low end)"),
+        "seed": Int(default=0, min=0, doc="seed of the Lanczos start vector and the coefficients"),
+    }, doc="training right-hand sides (ritz_data.py)").optional(),
+    "training": Table({
+        "loss": Choice(("energy", "residual"), default="energy",
+                       doc="'energy': remaining A-norm error fraction; 'residual': the paper's ||b - A q a||^2"),
+        "batch": Int(default=8, min=1, doc="right-hand sides per step"),
+        "lr": Float(default=1e-3, positive=True, doc="Adam learning rate (cosine decay to lr/20)"),
+        "max_steps": Int(default=4000, min=1, doc="optimizer steps"),
+        "max_minutes": Float(default=15.0, positive=True, doc="wall-clock budget"),
+        "threads": Int(default=2, min=1, doc="torch threads"),
+        "checkpoint_every": Int(default=100, min=1, doc="steps between checkpoints (<output>.ckpt)"),
+    }, doc="optimisation").optional(),
+})
+
+
+def resolve_model(name: str, case_source: str) -> Path:
+    """A model path: absolute, relative to the case file, relative to the cwd, or a shipped name."""
+    p = Path(name)
+    candidates = [p] if p.is_absolute() else [Path(case_source).parent / p, p]
+    candidates += [MODELS / p, MODELS / p.with_suffix(".pt")]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise UserError(f"{case_source}: dcdm.model: no model file {name!r} (looked in the case's folder, "
+                    f"the current folder and {MODELS})")
+
+
+@runner("poisson_dcdm", RUN_SCHEMA, doc="-Δu = f by DCDM (learned conjugate directions) with a trained model")
+def run_dcdm(case, ctx: RunContext) -> dict:
+    """Solve one Poisson problem with DCDM (or KSPFCG + net); print iterations, times, error."""
+    import torch  # noqa: F401  (fail early if the ml extra is missing)
+
+    from ..poisson.mms import SOLUTIONS
+    from ..poisson.operator import assemble
+    from ..poisson.solver import errors
+    from .solver import Direction, boundary_guess, dcdm_solve, fcg_ksp
+    from .stencil import weights
+    from .train import grid_mismatch, load_model
+
+    comm = ctx.comm
+    mesh, prob, cfg = case["mesh"], case["problem"], case["dcdm"]
+    path = resolve_model(cfg["model"], case.source)
+    try:
+        net, card = load_model(path)
+    except ValueError as exc:
+        raise UserError(f"{case.source}: dcdm.model: {exc}") from None
+    grid = Grid(mesh["shape"], mesh["extent"], comm=comm)
+    if card["architecture"]["dim"] != grid.dim:
+        raise UserError(f"{case.source}: dcdm.model: {path} is a {card['architecture']['dim']}D model, "
+                        f"the case grid is {grid.dim}D")
+    mismatch = grid_mismatch(card, grid.shape)
+    if mismatch and not cfg["allow_grid_mismatch"]:
+        raise UserError(f"{case.source}: dcdm.model: {mismatch} (set dcdm.allow_grid_mismatch = true "
+                        "to use it on another grid)")
+    if not np.allclose(weights(grid.h), weights(card["grid"]["h"]), rtol=1e-9):
+        raise UserError(f"{case.source}: mesh.extent: cell aspect ratios {list(weights(grid.h))} differ from "
+                        f"the model's {list(weights(card['grid']['h']))}")
+    t0 = time.perf_counter()
+    op = assemble(grid)
+    if prob["solution"] == "none":
+        exact, fv, gv = None, prob["source"], prob["boundary"]
+    else:
+        exact, f = SOLUTIONS[prob["solution"]](prob["k"])
+        fv, gv = grid.vec_from_function(f), grid.vec_from_function(exact)
+    b = op.rhs(fv, gv)
+    assembly = time.perf_counter() - t0
+    direction = Direction(grid, op.A, op.bc_scale, op.mask, net, card["smoother"]["degree"], cfg["threads"])
+    u = grid.create_vec()
+    if cfg["method"] == "dcdm":
+        res = dcdm_solve(op.A, b, u, direction, cfg["rtol"], cfg["atol"], cfg["max_it"], cfg["k"])
+        its, reason, history, solve_time = res.iterations, res.reason, res.history, res.solve_time
+    else:
+        ksp = fcg_ksp(op.A, direction, cfg["rtol"], cfg["atol"], cfg["max_it"], cfg["k"])
+        boundary_guess(b, u, op.bc_scale, op.mask)
+        t1 = time.perf_counter()
+        ksp.solve(b, u)
+        solve_time = time.perf_counter() - t1
+        from ..ksp import reason_name
+        its, reason = ksp.getIterationNumber(), reason_name(ksp.getConvergedReason())
+        history = np.array(ksp.getConvergenceHistory()) / b.norm()
+        ksp.destroy()                                   # before the python PC context goes away
+    summary = {"unknowns": grid.size, "method": cfg["method"], "model": str(path), "iterations": its,
+               "reason": reason, "relative_residual": float(history[-1]), "assembly_time": assembly,
+               "solve_time": solve_time, "net_time": direction.net_time,
+               "smoother_degree": card["smoother"]["degree"]}
+    if exact is not None:
+        summary["error_l2"], summary["error_max"] = errors(grid, u, exact)
+    rprint(f"poisson_dcdm {grid.dim}D {'x'.join(map(str, grid.shape))} ({grid.size} unknowns) on {comm.size} "
+           f"rank(s), model {path.name} ({card['parameters']} parameters, smoother degree "
+           f"{card['smoother']['degree']}): {cfg['method']} {reason} in {its} iterations "
+           f"(relative residual {history[-1]:.2e}), solve {solve_time:.3f} s of which net "
+           f"{direction.net_time:.3f} s", comm=comm)
+    if exact is not None:
+        rprint(f"error vs exact solution ({prob['solution']}): L2 = {summary['error_l2']:.3e}, "
+               f"max = {summary['error_max']:.3e}", comm=comm)
+    if not reason.startswith("CONVERGED"):
+        raise UserError(f"DCDM did not converge: {reason} after {its} iterations "
+                        f"(relative residual {history[-1]:.2e}); raise dcdm.max_it or check the model")
+    out = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.h5")
+    datasets = {"u": grid.gather(u), "residual_history": history}
+    for d, name in enumerate("xyz"[:grid.dim]):
+        datasets[name] = grid.coordinates(d)
+    if exact is not None:
+        datasets["exact"] = grid.gather(grid.vec_from_function(exact))
+    attrs = {"case_text": case.text, "kind": case.kind, "versions": output.versions(comm),
+             "model_card": {k: v for k, v in card.items() if k != "loss_curve"}, **summary}
+    output.write(out, datasets, attrs, comm=comm)
+    rprint(f"wrote {out}", comm=comm)
+    summary["output"] = out
+    return summary
+
+
+def _train_config(case):
+    from .model import Architecture
+    from .train import TrainConfig
+
+    mesh, m = case["mesh"], case["model"]
+    return TrainConfig(shape=tuple(mesh["shape"]), extent=mesh["extent"],
+                       arch=Architecture(len(mesh["shape"]), m["channels"], m["levels"], m["activation"]),
+                       smoother_degree=case["smoother"]["degree"], lanczos_steps=case["data"]["lanczos_steps"],
+                       spectrum_decay=case["data"]["spectrum_decay"], seed=case["data"]["seed"],
+                       **case["training"])
+
+
+@runner("dcdm_train", TRAIN_SCHEMA, doc="train a DCDM model (rank 0) and write <path>.pt + <path>.json")
+def run_train(case, ctx: RunContext, resume: bool = True) -> dict:
+    """Train on rank 0 (the other ranks wait); the model goes to [output] path or -o (.pt)."""
+    from .train import train
+
+    comm = ctx.comm
+    out = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.pt")
+    card, err = None, None
+    if comm.rank == 0:
+        try:
+            card = train(_train_config(case), out, quiet=ctx.quiet, resume=resume,
+                         log=lambda *a: print(*a, flush=True))
+        except OSError as exc:
+            err = f"could not write {out}: {exc}"
+        except ValueError as exc:
+            err = str(exc)
+    err = comm.bcast(err, root=0)
+    if err:
+        raise UserError(err)
+    return comm.bcast(card, root=0)
+
+
+def _train_args(p) -> None:
+    p.add_argument("case", help="training case file (kind = 'dcdm_train')")
+    p.add_argument("-o", "--output", default="", help="model path (.pt; the card goes next to it as .json)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+
+
+@command("train-dcdm", _train_args, help="train a DCDM model from a 'dcdm_train' case file")
+def train_dcdm(args) -> int:
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    try:
+        case = load(args.case, schemas())
+    except CaseError as exc:
+        raise UserError(f"{args.case}: {exc}") from None
+    if case.kind != "dcdm_train":
+        raise UserError(f"{args.case}: case.kind: must be 'dcdm_train' for train-dcdm, got {case.kind!r}")
+    ctx = RunContext(comm=comm, output=args.output, quiet=args.quiet or not sys.stdout.isatty())
+    run_train(case, ctx, resume=not args.restart)
+    return 0

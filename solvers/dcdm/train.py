@@ -1,0 +1,201 @@
+"""Unsupervised DCDM training (Kaneda et al., arXiv 2205.10763, Eq. 6).
+
+For unit right-hand sides b (``ritz_data``) and the direction q = M(b) of the preconditioner
+M (the net alone, or the net sandwiched between Chebyshev smoothing, see ``composite``), the loss
+is the scale-invariant residual after an exact line search:
+
+    L(b) = || b - A q (q^T b) / (q^T A q) ||^2,
+
+averaged over a batch. Adam, checkpoint every ``checkpoint_every`` steps (resumable), stop at
+``max_steps`` or ``max_minutes``. Writes ``<path>.pt`` (weights + card) and ``<path>.json``
+(the card: grid, architecture, smoother, data seed, loss curve, training time).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from tqdm import tqdm
+
+from .chebyshev import smooth_torch
+from .model import Architecture, DCDMNet, flops, parameter_count
+from .ritz_data import RitzSampler
+from .stencil import Laplacian
+
+FORMAT = "dcdm-model-1"
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a * b).flatten(1).sum(1).view(-1, *([1] * (a.dim() - 1)))
+
+
+def composite(net: DCDMNet, lap: Laplacian, b: torch.Tensor, degree: int) -> torch.Tensor:
+    """The direction M(b). degree 0: q = net(b) (b unit norm). degree > 0: two-level sandwich
+    y = S b;  s = b - A y;  n = net(s/||s||);  y += (n^T s)/(n^T A n) n;  q = y + S(b - A y),
+    S = Chebyshev smoothing of the given degree (``chebyshev``)."""
+    if degree == 0:
+        return net(b) * lap.mask
+    y = smooth_torch(lap, lap.diag, b, degree)
+    s = b - lap(y)
+    n = net(s / _dot(s, s).sqrt()) * lap.mask
+    an = lap(n)
+    y = y + _dot(n, s) / _dot(n, an) * n
+    return y + smooth_torch(lap, lap.diag, b - lap(y), degree)
+
+
+def dcdm_loss(lap: Laplacian, b: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of || b - A q (q^T b)/(q^T A q) ||^2 (the paper's loss)."""
+    aq = lap(q)
+    r = b - aq * _dot(q, b) / _dot(q, aq)
+    return _dot(r, r).mean()
+
+
+def energy_loss(lap: Laplacian, b: torch.Tensor, q: torch.Tensor, energy: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of 1 - (q^T b)^2 / ((q^T A q)(b^T A^-1 b)): the fraction of the A-norm
+    error of x = 0 that remains after the exact line search along q (0 for q ~ A^-1 b)."""
+    qb = _dot(q, b).flatten()
+    return (1.0 - qb * qb / (_dot(q, lap(q)).flatten() * energy)).mean()
+
+
+@dataclass
+class TrainConfig:
+    shape: tuple[int, ...]
+    extent: list
+    arch: Architecture
+    smoother_degree: int = 4
+    loss: str = "energy"
+    lanczos_steps: int = 400
+    spectrum_decay: float = 0.0
+    seed: int = 0
+    batch: int = 8
+    lr: float = 1e-3
+    max_steps: int = 4000
+    max_minutes: float = 15.0
+    threads: int = 2
+    checkpoint_every: int = 100
+
+    @property
+    def h(self) -> tuple[float, ...]:
+        return tuple((hi - lo) / (n - 1) for (lo, hi), n in zip(self.extent, self.shape))
+
+
+def _card(cfg: TrainConfig, net: DCDMNet, losses: list, seconds: float, steps: int) -> dict:
+    stride = max(1, len(losses) // 200)
+    return {
+        "format": FORMAT,
+        "grid": {"shape": list(cfg.shape), "extent": [list(e) for e in cfg.extent], "h": list(cfg.h)},
+        "architecture": cfg.arch.asdict(),
+        "parameters": parameter_count(net),
+        "flops_per_apply": flops(cfg.arch, cfg.shape),
+        "smoother": {"type": "chebyshev" if cfg.smoother_degree else "none", "degree": cfg.smoother_degree},
+        "loss": cfg.loss,
+        "data": {"source": "lanczos ritz vectors", "lanczos_steps": cfg.lanczos_steps,
+                 "spectrum_decay": cfg.spectrum_decay, "seed": cfg.seed},
+        "training": {"batch": cfg.batch, "lr": cfg.lr, "steps": steps, "seconds": round(seconds, 1),
+                     "threads": cfg.threads, "torch": torch.__version__},
+        "loss_curve": {"step": list(range(0, len(losses), stride)),
+                       "loss": [round(float(x), 6) for x in losses[::stride]]},
+        "final_loss": float(sum(losses[-50:]) / max(1, len(losses[-50:]))),
+    }
+
+
+def train(cfg: TrainConfig, out: str | Path, quiet: bool = False, resume: bool = True,
+          log=print) -> dict:
+    """Train a DCDM net for ``cfg`` and write ``out`` (.pt) and its card (.json). Returns the card.
+
+    Serial (torch on ``cfg.threads`` threads); a checkpoint ``<out>.ckpt`` is written every
+    ``checkpoint_every`` steps and resumed from when ``resume`` is true.
+    """
+    out = Path(out).with_suffix(".pt")
+    ckpt = out.with_suffix(".ckpt")
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    lap = Laplacian(cfg.shape, cfg.h)
+    t0 = time.perf_counter()
+    sampler = RitzSampler(cfg.shape, cfg.h, cfg.lanczos_steps, cfg.spectrum_decay, cfg.seed)
+    log(f"lanczos: {len(sampler.theta)} Ritz vectors, theta in [{sampler.theta[0]:.3e}, "
+        f"{sampler.theta[-1]:.3e}] ({time.perf_counter() - t0:.1f} s)")
+    net = DCDMNet(cfg.arch)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_steps, eta_min=cfg.lr / 20)
+    losses: list[float] = []
+    step, spent = 0, 0.0
+    signature = _card(cfg, net, [], 0.0, 0)
+    signature = {k: signature[k] for k in ("grid", "architecture", "smoother", "loss", "data")}
+    if resume and ckpt.is_file():
+        state = torch.load(ckpt, weights_only=False)
+        if state.get("signature") != signature:
+            raise ValueError(f"checkpoint {ckpt} was written for another configuration; delete it or "
+                             "train with --restart")
+        net.load_state_dict(state["net"])
+        opt.load_state_dict(state["opt"])
+        sched.load_state_dict(state["sched"])
+        sampler.gen.set_state(state["gen"])
+        losses, step, spent = state["losses"], state["step"], state["seconds"]
+        log(f"resumed from {ckpt} at step {step}")
+    bar = tqdm(total=cfg.max_steps, initial=step, disable=quiet, desc="train-dcdm", unit="step")
+    start = time.perf_counter() - spent
+    while step < cfg.max_steps and time.perf_counter() - start < 60 * cfg.max_minutes:
+        b, energy = sampler.sample(cfg.batch)
+        q = composite(net, lap, b, cfg.smoother_degree)
+        loss = dcdm_loss(lap, b, q) if cfg.loss == "residual" else energy_loss(lap, b, q, energy)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        if step % cfg.checkpoint_every == 0:
+            torch.save({"signature": signature, "net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+                        "gen": sampler.gen.get_state(), "losses": losses, "step": step,
+                        "seconds": time.perf_counter() - start}, ckpt)
+            if quiet:
+                log(f"step {step}: loss {sum(losses[-50:]) / len(losses[-50:]):.4f} "
+                    f"({time.perf_counter() - start:.0f} s)")
+    bar.close()
+    card = _card(cfg, net, losses, time.perf_counter() - start, step)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"card": card, "state_dict": net.state_dict()}, out)
+    out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+    ckpt.unlink(missing_ok=True)
+    log(f"wrote {out} and {out.with_suffix('.json')}: {step} steps, {card['training']['seconds']} s, "
+        f"final loss {card['final_loss']:.4f}")
+    return card
+
+
+def load_model(path: str | Path, arch: Architecture | None = None) -> tuple[DCDMNet, dict]:
+    """Load a model file; raise ``ValueError`` if it is not one or its weights do not fit its card
+    (or the given ``arch``)."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        card = state["card"]
+        if card.get("format") != FORMAT:
+            raise KeyError("format")
+        file_arch = Architecture(**card["architecture"])
+    except (OSError, KeyError, TypeError, RuntimeError, EOFError) as exc:
+        raise ValueError(f"{path}: not a DCDM model file ({type(exc).__name__}: {exc})") from None
+    if arch is not None and arch != file_arch:
+        raise ValueError(f"{path}: architecture {file_arch.asdict()} does not match {arch.asdict()}")
+    net = DCDMNet(file_arch)
+    try:
+        net.load_state_dict(state["state_dict"])
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: weights do not match the architecture in its card: "
+                         f"{str(exc).splitlines()[0]}") from None
+    net.eval()
+    return net, card
+
+
+def grid_mismatch(card: dict, shape: Sequence[int]) -> str:
+    """'' if the model was trained on ``shape``, else a message naming both grids."""
+    trained = tuple(card["grid"]["shape"])
+    if tuple(shape) == trained:
+        return ""
+    return f"model trained on grid {list(trained)}, case grid is {list(shape)}"
