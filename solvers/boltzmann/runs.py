@@ -95,7 +95,12 @@ def run_mixture(mix: Mixture, scheme: str, fL: np.ndarray, fH: np.ndarray, ts: n
 
     record(0)
     for i in range(1, len(ts)):
-        fL, fH = mix.step(scheme, fL, fH, ts[i] - ts[i - 1])
+        with np.errstate(all="ignore"):          # an unstable explicit step overflows: detected below
+            try:
+                fL, fH = mix.step(scheme, fL, fH, ts[i] - ts[i - 1])
+            except np.linalg.LinAlgError:        # moment projection of an overflowed state
+                blew_up = True
+                break
         if progress is not None:
             progress(1)
         if not (np.all(np.isfinite(fL)) and np.all(np.isfinite(fH))) or \
@@ -103,7 +108,8 @@ def run_mixture(mix: Mixture, scheme: str, fL: np.ndarray, fH: np.ndarray, ts: n
             blew_up = True
             break
         t_done.append(ts[i])
-        record(i)
+        with np.errstate(all="ignore"):
+            record(i)
     out = {k: np.array(v) for k, v in series.items()}
     out.update(t=np.array(t_done), blew_up=blew_up, wall=time.perf_counter() - tic, fL=fL, fH=fH,
                snap_L=np.array(snaps_L), snap_H=np.array(snaps_H), t_snap=np.array(t_snap))
