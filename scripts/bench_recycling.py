@@ -12,14 +12,17 @@ Variants (letters from issue #3):
   (d) GCRO-DR(40,20) unsorted        (e) SKR-sorted GCRO-DR(40,20)
   (f) sorted GCRO-DR(40,20) + the preconditioner of (c) (fresh and reused)
   (g) SciPy gcrotmk(m=40, k=20) with its CU space recycled (serial, discard_C), SKR order
+  (h) deflated PCG with a recycled Ritz space (SPD; Saad et al. 2000), SKR order
   (-) GCRO-DR without recycling across systems (deflated restarts within each solve only)
+  "guarded": GCRO-DR drops a recycled space after a solve that cost more than the last cold one
 Times are KSP setup + solve summed over the systems (assembly excluded); sorted variants
 include the sort. With --np2 the (e)/(f) variants of the first Darcy group are rerun under
 mpirun -n 2 and compared with np = 1.
 
-    python scripts/bench_recycling.py --quick                   # smoke run, ~1 minute
-    python scripts/bench_recycling.py                           # issue sizes (long on 2 cores)
-    python scripts/bench_recycling.py --darcy 129:30 257:10:cf- --helmholtz 129:20 --stall 3 --np2
+    python scripts/bench_recycling.py --quick          # smoke run, ~1 minute
+    python scripts/bench_recycling.py                  # Darcy 129²x30 (all), 257²x8 (c, f, h), Helmholtz
+                                                       # 129²x20, stall check 3, np=2 rerun: ~10-15 min
+    python scripts/bench_recycling.py --issue-sizes    # issue #3 sizes (over an hour on 2 shared cores)
 """
 from __future__ import annotations
 
@@ -49,6 +52,9 @@ def _spec_table():
         ("-", "GCRO-DR(40,20) no recycling", "none", S("gcrodr", recycle=False)),
         ("f", "GCRO-DR(40,20)+GAMG SKR", "skr", S("gcrodr", pc_type="gamg")),
         ("f", "GCRO-DR(40,20)+GAMG reused SKR", "skr", S("gcrodr", pc_type="gamg", pc_reuse=True)),
+        ("h", "deflated CG(20,40)+ICC SKR", "skr", S("dcg", k=20, l=40, pc_type="icc")),
+        ("h", "deflated CG(10,20)+GAMG SKR", "skr", S("dcg", k=10, l=20, pc_type="gamg")),
+        ("h", "deflated CG(10,20)+GAMG reused SKR", "skr", S("dcg", k=10, l=20, pc_type="gamg", pc_reuse=True)),
         ("g", "SciPy gcrotmk(40,20) recycled", "skr", "scipy"),
     ]
     helm = [
@@ -58,6 +64,8 @@ def _spec_table():
         ("d", "GCRO-DR(40,20)+GAMG unsorted", "none", S("gcrodr", pc_type="gamg")),
         ("f", "GCRO-DR(40,20)+GAMG SKR", "skr", S("gcrodr", pc_type="gamg")),
         ("f", "GCRO-DR(40,20)+GAMG reused SKR", "skr", S("gcrodr", pc_type="gamg", pc_reuse=True)),
+        ("d", "GCRO-DR(40,20)+GAMG unsorted guarded", "none", S("gcrodr", pc_type="gamg", guard=True)),
+        ("f", "GCRO-DR(40,20)+GAMG SKR guarded", "skr", S("gcrodr", pc_type="gamg", guard=True)),
     ]
     stall = [
         ("a", "GMRES(40) cold", "none", S("gmres", m=40)),
@@ -124,7 +132,7 @@ def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet:
                 continue
             r = run_scipy(family, grid, n, ordering, 1e-8, 10000)
         else:
-            if spec.pc_type == "icc" and comm.size > 1:
+            if spec.pc_type == "icc" and comm.size > 1:      # ICC is serial (bjacobi+icc in parallel)
                 continue
             res = solve_sequence(family, grid, spec, n=n, ordering=ordering, progress=not quiet)
             r = {"iterations": res.iterations, "matvecs": res.matvecs,
@@ -167,22 +175,29 @@ def _group(text: str) -> tuple[int, int, str]:
     parts = text.split(":")
     if len(parts) not in (2, 3):
         raise SystemExit(f"group {text!r}: expected N:systems or N:systems:letters (e.g. 257:10:cf-)")
-    return int(parts[0]), int(parts[1]), parts[2] if len(parts) == 3 else "abcdefg-"
+    return int(parts[0]), int(parts[1]), parts[2] if len(parts) == 3 else "abcdefgh-"
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--darcy", nargs="*", default=["129:100", "257:30"], help="N:systems[:letters] Darcy groups (N² nodes; letters: variants to run)")
-    p.add_argument("--helmholtz", nargs="*", default=["129:50"], help="N:systems Helmholtz groups")
-    p.add_argument("--stall", type=int, default=5, help="Helmholtz systems for the unpreconditioned stall check (0: skip)")
-    p.add_argument("--np2", action="store_true", help="rerun (e), (f) of the first Darcy group under mpirun -n 2")
-    p.add_argument("--quick", action="store_true", help="smoke run: small grids, few systems")
+    p.add_argument("--darcy", nargs="*", default=["129:30", "257:8:cfh"],
+                   help="N:systems[:letters] Darcy groups (N² nodes; letters: variants to run)")
+    p.add_argument("--helmholtz", nargs="*", default=["129:20"], help="N:systems[:letters] Helmholtz groups")
+    p.add_argument("--stall", type=int, default=3, help="Helmholtz systems for the unpreconditioned stall check (0: skip)")
+    p.add_argument("--no-np2", dest="np2", action="store_false",
+                   help="skip the mpirun -n 2 rerun of (e), (f) on the first Darcy group")
+    p.add_argument("--quick", action="store_true", help="smoke run: small grids, few systems (~1 minute)")
+    p.add_argument("--issue-sizes", action="store_true",
+                   help="issue #3 sizes: Darcy 129²x100 and 257²x30 (all variants), Helmholtz 129²x50, "
+                        "stall check 5 (over an hour on 2 shared cores)")
     p.add_argument("--json", default=str(ROOT / "results" / "recycling.json"))
     p.add_argument("--child", default="", help=argparse.SUPPRESS)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     args = p.parse_args()
     if args.quick:
         args.darcy, args.helmholtz, args.stall = ["65:8"], ["65:6"], 2
+    if args.issue_sizes:
+        args.darcy, args.helmholtz, args.stall = ["129:100", "257:30"], ["129:50"], 5
 
     import petsc4py
     petsc4py.init(sys.argv[:1])

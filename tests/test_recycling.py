@@ -133,3 +133,17 @@ def test_bad_case_exits_2_without_output(tmp_path, edit, key):
     path = {"k = 30": "solver.k", "samples = 0": "family.samples", "seed = 3\nk_min = 2.0": "family.k_min"}[key]
     assert path in proc.stderr
     assert not out.exists()
+
+
+def test_deflated_cg_without_space_is_cg_and_recycling_cuts_iterations():
+    """DCG with k = 0 takes exactly CG's iterations; with a recycled Ritz space it reaches rtol and,
+    on the slowly varying sequence, needs fewer (measured 65², 6 systems, ICC: 267 vs 402)."""
+    fam = SlowDarcy((65, 65), seed=5)
+    grid = Grid((65, 65))
+    cg = solve_sequence(fam, grid, SolverSpec("cg", pc_type="icc"), n=6, ordering="none")
+    flat = solve_sequence(fam, grid, SolverSpec("dcg", k=10, l=20, pc_type="icc", recycle=False), n=6,
+                          ordering="none")
+    dcg = solve_sequence(fam, grid, SolverSpec("dcg", k=10, l=20, pc_type="icc"), n=6, ordering="none")
+    assert [r.iterations for r in flat.records] == [r.iterations for r in cg.records]
+    assert not dcg.failures and dcg.max_residual <= 1.01e-8
+    assert dcg.iterations <= 0.7 * cg.iterations

@@ -149,14 +149,15 @@ class GCRODR:
     Options (with the KSP's prefix): ``-ksp_gcrodr_m`` (restart length, default 40),
     ``-ksp_gcrodr_k`` (recycled dimension, default 20, 0 = GMRES(m)), ``-ksp_gcrodr_recycle``
     (keep the space across solves, default true; false = GCRO-DR restarted from scratch per
-    solve, deflated restarting within each solve), ``-ksp_gcrodr_guard`` (default true): a
+    solve, deflated restarting within each solve), ``-ksp_gcrodr_guard`` (default false): a
     solve that used a recycled space and cost more work (products with A plus PC applications)
     than the last solve that started without one drops the space, so the next solve starts
-    cold and re-measures; recycling that hurts is thereby switched off until it helps again. Basis vectors are rows of local dense
+    cold and re-measures; recycling that hurts is switched off until it helps again. (It cannot
+    tell harm from systems that get harder along the sequence, hence opt-in.) Basis vectors are rows of local dense
     blocks; inner products are one BLAS call plus one Allreduce. Collective on the KSP.
     """
 
-    def __init__(self, m: int = 40, k: int = 20, recycle: bool = True, guard: bool = True):
+    def __init__(self, m: int = 40, k: int = 20, recycle: bool = True, guard: bool = False):
         check_parameters(m, k)
         self.m, self.k, self.recycle, self.guard = int(m), int(k), bool(recycle), bool(guard)
         self._cold_work: int | None = None
@@ -387,7 +388,8 @@ class GCRODR:
 
 def make_gcrodr_ksp(A: PETSc.Mat, m: int = 40, k: int = 20, pc_type: str = "none", rtol: float = 1e-8,
                     atol: float = 1e-50, max_it: int = 10000, recycle: bool = True, prefix: str = "",
-                    initial_guess_nonzero: bool = False, from_options: bool = True) -> PETSc.KSP:
+                    initial_guess_nonzero: bool = False, from_options: bool = True,
+                    guard: bool = False) -> PETSc.KSP:
     """A KSP of type python running :class:`GCRODR` on A's communicator. Collective.
 
     ``setFromOptions()`` is called last (unless ``from_options=False``), so ``-ksp_gcrodr_m``,
@@ -398,7 +400,7 @@ def make_gcrodr_ksp(A: PETSc.Mat, m: int = 40, k: int = 20, pc_type: str = "none
         ksp.setOptionsPrefix(prefix)
     ksp.setOperators(A)
     ksp.setType(PETSc.KSP.Type.PYTHON)
-    ksp.setPythonContext(GCRODR(m, k, recycle))
+    ksp.setPythonContext(GCRODR(m, k, recycle, guard))
     ksp.setPCSide(PETSc.PC.Side.RIGHT)
     ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
     ksp.getPC().setType(pc_type)

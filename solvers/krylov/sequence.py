@@ -22,18 +22,21 @@ from meshes import Grid
 
 from ..ksp import reason_name
 from ..poisson.families import Family, HeatFamily
+from .deflated_cg import make_deflated_cg_ksp
 from .gcrodr import check_parameters, make_gcrodr_ksp
 from .skr_sort import SortResult, local_block, sort_systems
 
 
 @dataclass
 class SolverSpec:
-    """A Krylov solver for a sequence: ``method`` "gcrodr" or any PETSc KSP type."""
+    """A Krylov solver for a sequence: ``method`` "gcrodr", "dcg" (deflated CG) or a PETSc KSP type."""
 
     method: str = "gcrodr"
     m: int = 40                    # GCRO-DR restart length (and GMRES restart)
-    k: int = 20                    # GCRO-DR recycled dimension
+    k: int = 20                    # GCRO-DR recycled dimension / deflated CG space dimension
+    l: int = 20                    # deflated CG: search directions kept for the Ritz update  # noqa: E741
     recycle: bool = True           # carry the recycled space from system to system
+    guard: bool = False            # GCRO-DR: drop a recycled space that made a solve dearer
     pc_type: str = "none"
     pc_reuse: bool = False         # keep the PC set up on the first system for all
     warm_start: bool = False       # x0 = previous solution in solve order (else 0)
@@ -47,10 +50,13 @@ class SolverSpec:
             check_parameters(self.m, self.k)
 
     def label(self) -> str:
-        base = f"GCRO-DR({self.m},{self.k})" if self.method == "gcrodr" else \
+        base = f"GCRO-DR({self.m},{self.k})" if self.method == "gcrodr" else f"DCG({self.k},{self.l})" \
+            if self.method == "dcg" else \
             (f"{self.method.upper()}({self.m})" if "gmres" in self.method else self.method.upper())
-        if self.method == "gcrodr" and not self.recycle:
+        if self.method in ("gcrodr", "dcg") and not self.recycle:
             base += " no-recycle"
+        if self.method == "gcrodr" and self.guard:
+            base += " guarded"
         if self.pc_type != "none":
             base += f"+{self.pc_type.upper()}" + (" reused" if self.pc_reuse else "")
         return base + (" warm" if self.warm_start else "")
@@ -61,7 +67,11 @@ def make_solver(spec: SolverSpec, A: PETSc.Mat) -> PETSc.KSP:
     if spec.method == "gcrodr":
         ksp = make_gcrodr_ksp(A, spec.m, spec.k, pc_type=spec.pc_type, rtol=spec.rtol, atol=spec.atol,
                               max_it=spec.max_it, recycle=spec.recycle, prefix=spec.prefix,
-                              initial_guess_nonzero=spec.warm_start)
+                              initial_guess_nonzero=spec.warm_start, guard=spec.guard)
+    elif spec.method == "dcg":
+        ksp = make_deflated_cg_ksp(A, spec.k, spec.l, pc_type=spec.pc_type, rtol=spec.rtol, atol=spec.atol,
+                                   max_it=spec.max_it, recycle=spec.recycle, prefix=spec.prefix,
+                                   initial_guess_nonzero=spec.warm_start)
     else:
         ksp = PETSc.KSP().create(comm=A.getComm())
         if spec.prefix:
@@ -183,7 +193,7 @@ def solve_sequence(family: Family, grid: Grid, spec: SolverSpec, n: int | None =
                 res = r.norm() / bnorm if bnorm > 0 else r.norm()
                 r.destroy()
                 its = ksp.getIterationNumber()
-                if spec.method == "gcrodr":
+                if spec.method in ("gcrodr", "dcg"):
                     st = ksp.getPythonContext().stats
                     mv, pa, kd = st.matvecs, st.pc_applies, st.recycled_dim
                 else:
