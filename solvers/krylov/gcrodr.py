@@ -263,12 +263,31 @@ class GCRODR:
         ksp.setConvergedReason(reason)
 
     def _refresh_c(self, ops: _Ops) -> None:
-        """C = A Y, then C = Q R by Gram-Schmidt (twice), Y <- Y R^{-1} (Parks et al. eq. 2.11)."""
-        Y, U = self.Y.copy(), self.U.copy()
+        """C = A Y, then C = Q R (Cholesky QR, twice; Gram-Schmidt if C is near rank deficient),
+        Y <- Y R^{-1}, U <- U R^{-1} (Parks et al. eq. 2.11)."""
+        Y, U = self.Y, self.U
         C = np.empty_like(Y)
-        keep = []
         for i in range(Y.shape[0]):
             ops.matvec(Y[i], C[i])
+        try:
+            for _ in range(2):                            # CholQR2: C = R^T Q^T, rows orthonormal
+                G = ops.allsum(C @ C.T)
+                L = np.linalg.cholesky(0.5 * (G + G.T))
+                if np.diag(L).min() <= 1e-7 * np.diag(L).max():
+                    raise np.linalg.LinAlgError("ill-conditioned C")
+                Linv = sla.solve_triangular(L, np.eye(L.shape[0]), lower=True)   # k x k, then GEMMs
+                C, Y = Linv @ C, Linv @ Y
+                U = Y if ops.identity_pc else Linv @ U
+        except np.linalg.LinAlgError:
+            C, Y, U = self._gram_schmidt(ops, C, self.Y.copy(), self.U.copy())
+        self.Y, self.C, self.U = Y, C, U
+        self._ynorm = np.sqrt(ops.allsum(np.einsum("ij,ij->i", Y, Y)))
+
+    @staticmethod
+    def _gram_schmidt(ops: _Ops, C: np.ndarray, Y: np.ndarray, U: np.ndarray):
+        """Row-wise Gram-Schmidt (twice) of C = A Y dropping dependent rows; same ops on Y, U."""
+        keep: list[int] = []
+        for i in range(C.shape[0]):
             c0 = ops.norm(C[i])
             for _ in range(2):
                 if keep:
@@ -282,8 +301,7 @@ class GCRODR:
                 Y[i] /= nrm
                 U[i] /= nrm
                 keep.append(i)
-        self.Y, self.C, self.U = Y[keep], C[keep], U[keep]
-        self._ynorm = np.sqrt(ops.allsum(np.einsum("ij,ij->i", self.Y, self.Y)))
+        return C[keep], Y[keep], U[keep]
 
     def _cycle(self, ksp: PETSc.KSP, ops: _Ops, xl: np.ndarray, r: np.ndarray, beta: float,
                its: int, max_it: int) -> tuple[int, int]:
