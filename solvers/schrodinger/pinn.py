@@ -1,0 +1,363 @@
+"""Physics-informed networks for the eigenpairs of -c ψ'' + V ψ = E ψ in a box (papers.md §5).
+
+Trial function with hard Dirichlet BCs (Sarkar 2025; Jin et al. 2022): ψ(x) = g(x) h(x),
+g(x) = (x - x_a)(x_b - x). ``networks = "per_region"`` gives h one network per region of constant V,
+joined C¹ exactly: each region's network gets the affine term a + b (x - x_j) that matches the value
+and slope of its neighbour at the shared edge x_j, so ψ and ψ' are continuous by construction and
+ψ'' may jump as (V - E) ψ / c does. ``"single"`` uses one network for the whole box. For symmetric V
+the parity ansatz h(x) ± h(-x) is used (mirror regions share a network).
+
+Training of state n (sequential, states 0..n-1 already found):
+1. Ritz phase (Adam): minimise R[ψ]/S + w_norm (∫ψ² - 1)² + w_orth Σ_k (∫ψ ψ_k)²/∫ψ², R the Rayleigh
+   quotient ∫(c ψ'² + V ψ²)/∫ψ² (Gauss-Legendre quadrature per region). By Courant-Fischer the
+   minimum over ψ ⟂ ψ_0..ψ_{n-1} is E_n: this phase finds *which* state, from the network alone.
+2. PINN phase (Adam, Jin et al.): minimise ∫r²/(L S²) + w_norm (∫ψ² - 1)² + w_orth Σ_k (∫ψ ψ_k)²/∫ψ²,
+   r = -c ψ'' + (V - E) ψ, the integral estimated at stratified random collocation points resampled
+   every epoch; E is a trainable scalar (its own learning rate) initialised with the Ritz phase's
+   Rayleigh quotient.
+3. L-BFGS rounds on the PINN loss, the integral by Gauss-Legendre rules of a different order each
+   round (exact integration makes the least-squares E a second-order estimate, not a Monte Carlo one).
+S = c (π/L)² + (max V - min V) scales energies. The number of interior nodes of the result is
+reported (Sturm: state n has n) as a check that the intended state was found.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .potentials import Potential
+
+DTYPE = torch.float64
+
+
+@dataclass
+class PINNConfig:
+    """Hyperparameters (the ``[pinn]`` table of a case file)."""
+
+    networks: str = "per_region"       # "per_region" | "single"
+    parity: str = "auto"               # "auto" (when V is symmetric) | "on" | "off"
+    width: int = 24
+    depth: int = 2
+    activation: str = "tanh"           # "tanh" | "sin"
+    collocation: int = 96              # residual points per region, resampled every epoch
+    quadrature: int = 64               # Gauss-Legendre points per region (R, norm, orthogonality)
+    ritz_epochs: int = 1000
+    adam_epochs: int = 1000
+    lr_ritz: float = 1e-2              # network learning rate, Ritz phase (Adam)
+    lr: float = 1e-3                   # network learning rate, PINN phase (Adam)
+    lr_energy: float = 1e-3            # learning rate of E / S, PINN phase (Adam)
+    lr_decay: float = 0.1              # each Adam phase decays its rates exponentially by this factor
+    lbfgs_rounds: int = 4              # L-BFGS rounds on Gauss-Legendre points, a new rule each round
+    lbfgs_iters: int = 150
+    w_norm: float = 1.0
+    w_orth: float = 10.0
+    w_ritz: float = 0.1                # Rayleigh-quotient term kept in the PINN loss (0: pure PINN)
+    seed: int = 0
+
+
+@dataclass
+class StateResult:
+    """One trained state: energy, ψ on the output grid, training history and cost."""
+
+    n: int
+    E: float
+    x: np.ndarray
+    psi: np.ndarray
+    nodes: int                                     # sign changes of ψ inside the box
+    seconds: float
+    history: dict = field(default_factory=dict)    # "loss", "E" per epoch / L-BFGS evaluation; "phase"
+
+
+class MLP(torch.nn.Module):
+    def __init__(self, width: int, depth: int, activation: str, gen: torch.Generator):
+        super().__init__()
+        sizes = [1] + [width] * depth + [1]
+        self.layers = torch.nn.ModuleList(torch.nn.Linear(a, b, dtype=DTYPE) for a, b in zip(sizes[:-1], sizes[1:]))
+        with torch.no_grad():
+            for lin in self.layers:                               # Xavier, drawn from the task's generator
+                bound = math.sqrt(6.0 / (lin.in_features + lin.out_features))
+                lin.weight.copy_((torch.rand(lin.weight.shape, generator=gen, dtype=DTYPE) * 2 - 1) * bound)
+                lin.bias.zero_()
+        self.act = torch.tanh if activation == "tanh" else torch.sin
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for lin in self.layers[:-1]:
+            x = self.act(lin(x))
+        return self.layers[-1](x)
+
+
+class TrialFunction(torch.nn.Module):
+    """ψ(x) = g(x) h(x) for state n of ``pot`` (module docstring)."""
+
+    def __init__(self, pot: Potential, n: int, cfg: PINNConfig, gen: torch.Generator):
+        super().__init__()
+        self.pot, self.n = pot, n
+        self.parity = pot.symmetric if cfg.parity == "auto" else cfg.parity == "on"
+        self.sign = -1.0 if n % 2 else 1.0                    # parity of ψ_n for symmetric V
+        self.vregions = pot.merged().regions                  # (l, r, V): where the residual is sampled
+        self.regions = ([(l, r) for (l, r, _) in self.vregions] if cfg.networks == "per_region"
+                        else [(pot.lo, pot.hi)])              # one network per entry
+        self.net_of = [i if cfg.networks == "per_region" else 0 for i in range(len(self.vregions))]
+        self.owner: list[int] = []                            # network of each region (mirrors share)
+        nets = []
+        for (l, r) in self.regions:
+            m = self._mirror_index(l, r)
+            if self.parity and m is not None and m < len(self.owner):
+                self.owner.append(self.owner[m])
+            else:
+                self.owner.append(len(nets))
+                nets.append(MLP(cfg.width, cfg.depth, cfg.activation, gen))
+        self.nets = torch.nn.ModuleList(nets)
+        cx = pot.center                                       # h is matched outwards from this region
+        self.anchor = next(i for i, (l, r) in enumerate(self.regions) if l <= cx < r)
+
+    def _mirror_index(self, l: float, r: float) -> int | None:
+        cx, tol = self.pot.center, 1e-12 * self.pot.length
+        for i, (a, b) in enumerate(self.regions):
+            if abs((2 * cx - r) - a) < tol and abs((2 * cx - l) - b) < tol:
+                return i
+        return None
+
+    def _raw(self, x: torch.Tensor, region: int) -> torch.Tensor:
+        """The region's network (with the parity ansatz h(x) ± h(-x) about the centre)."""
+        l, r = self.regions[region]
+        net = self.nets[self.owner[region]]
+        cx = self.pot.center
+        if not self.parity:
+            return net(((2 * x - l - r) / (r - l)).unsqueeze(-1)).squeeze(-1)
+        if l < cx < r:                                            # the region straddles the centre
+            xi = ((x - cx) / (0.5 * (r - l))).unsqueeze(-1)
+            return (net(xi) + self.sign * net(-xi)).squeeze(-1)
+        first = self.owner.index(self.owner[region])
+        if first == region:
+            return net(((2 * x - l - r) / (r - l)).unsqueeze(-1)).squeeze(-1)
+        fl, fr = self.regions[first]                             # mirror image of x in the owning region
+        xm = 2 * cx - x
+        return self.sign * net(((2 * xm - fl - fr) / (fr - fl)).unsqueeze(-1)).squeeze(-1)
+
+    def _h(self, x: torch.Tensor, region: int) -> torch.Tensor:
+        """h in ``region``: its network plus a + b (x - x_j) matching the value and slope of h in the
+        neighbouring region (towards the anchor region) at their shared edge x_j."""
+        out = self._raw(x, region)
+        if region == self.anchor:
+            return out
+        nb = region + 1 if region < self.anchor else region - 1
+        xj = torch.tensor([self.regions[region][1] if region < self.anchor else self.regions[region][0]],
+                          dtype=DTYPE, requires_grad=True)
+        with torch.enable_grad():                             # also under no_grad (evaluation)
+            gap = self._h(xj, nb) - self._raw(xj, region)
+            slope, = torch.autograd.grad(gap.sum(), xj, create_graph=True)
+        return out + gap + slope * (x - xj.detach())
+
+    def forward(self, x: torch.Tensor, region: int) -> torch.Tensor:
+        """ψ at points ``x`` lying in network region ``region``."""
+        g = (x - self.pot.lo) * (self.pot.hi - x) / (0.25 * self.pot.length ** 2)
+        return g * self._h(x, region)
+
+
+def _derivatives(model: TrialFunction, x: torch.Tensor, region: int) -> tuple[torch.Tensor, ...]:
+    """ψ, ψ', ψ'' at ``x`` (autograd; differentiable in the parameters)."""
+    x = x.detach().requires_grad_(True)
+    psi = model(x, region)
+    d1, = torch.autograd.grad(psi.sum(), x, create_graph=True)
+    d2, = torch.autograd.grad(d1.sum(), x, create_graph=True)
+    return psi, d1, d2
+
+
+class EigenLoss:
+    """The Ritz and PINN losses of the n-th state (module docstring)."""
+
+    def __init__(self, model: TrialFunction, previous: list[torch.Tensor], cfg: PINNConfig):
+        self.model, self.previous, self.cfg = model, previous, cfg
+        pot = model.pot
+        vals = [v for (_, _, v) in model.vregions]
+        self.S = pot.c * (math.pi / pot.length) ** 2 + (max(vals) - min(vals))   # energy scale
+        gx, gw = np.polynomial.legendre.leggauss(cfg.quadrature)
+        self.quad = []                                   # (x, w, network region, V) per V-region
+        for i, (l, r, v) in enumerate(model.vregions):
+            self.quad.append((torch.tensor(l + 0.5 * (r - l) * (gx + 1), dtype=DTYPE),
+                              torch.tensor(0.5 * (r - l) * gw, dtype=DTYPE), model.net_of[i], v))
+        self.points: list[tuple[torch.Tensor, torch.Tensor, float, int]] = []
+
+    def _pieces(self):
+        """(l, r, V, network region) per V-region, only the right half under the parity ansatz."""
+        for i, (l, r, v) in enumerate(self.model.vregions):
+            if self.model.parity:
+                l = max(l, self.model.pot.center)
+            if r > l:
+                yield l, r, v, self.model.net_of[i]
+
+    def resample(self, gen: torch.Generator) -> None:
+        """Fresh stratified-uniform collocation points (weights (r - l)/m) in every V-region."""
+        m = self.cfg.collocation
+        self.points = []
+        for l, r, v, k in self._pieces():
+            u = (torch.arange(m, dtype=DTYPE) + torch.rand(m, generator=gen, dtype=DTYPE)) / m
+            self.points.append((l + (r - l) * u, torch.full((m,), (r - l) / m, dtype=DTYPE), v, k))
+
+    def gauss(self, m: int) -> None:
+        """Gauss-Legendre collocation with m points per V-region: Σ w r² is then ∫ r² to high order."""
+        gx, gw = np.polynomial.legendre.leggauss(m)
+        self.points = [(torch.tensor(l + 0.5 * (r - l) * (gx + 1), dtype=DTYPE),
+                        torch.tensor(0.5 * (r - l) * gw, dtype=DTYPE), v, k) for l, r, v, k in self._pieces()]
+
+    def quadrature_values(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """ψ and the weights at the Gauss-Legendre nodes of all V-regions (concatenated)."""
+        psi = torch.cat([self.model(x, k) for (x, _, k, _) in self.quad])
+        return psi, torch.cat([w for (_, w, _, _) in self.quad])
+
+    def rayleigh_quotient(self) -> torch.Tensor:
+        """R[ψ] = ∫(c ψ'² + V ψ²) / ∫ψ² (differentiable)."""
+        num = den = 0.0
+        for (x, w, k, v) in self.quad:
+            psi, d1, _ = _derivatives(self.model, x, k)
+            num = num + torch.sum(w * (self.model.pot.c * d1 ** 2 + v * psi ** 2))
+            den = den + torch.sum(w * psi ** 2)
+        return num / den
+
+    def constraints(self) -> torch.Tensor:
+        """w_norm (∫ψ² - 1)² + w_orth Σ_k (∫ψ ψ_k)² / ∫ψ²."""
+        psi_q, w = self.quadrature_values()
+        norm2 = torch.sum(w * psi_q ** 2)
+        out = self.cfg.w_norm * (norm2 - 1.0) ** 2
+        for prev in self.previous:
+            out = out + self.cfg.w_orth * torch.sum(w * psi_q * prev) ** 2 / norm2
+        return out
+
+    def ritz(self) -> torch.Tensor:
+        return self.rayleigh_quotient() / self.S + self.constraints()
+
+    def pinn(self, E: torch.Tensor) -> torch.Tensor:
+        c = self.model.pot.c
+        total = length = 0.0
+        for (x, w, v, k) in self.points:
+            psi, _, d2 = _derivatives(self.model, x, k)
+            total = total + torch.sum(w * (-c * d2 + (v - E) * psi) ** 2)
+            length += float(w.sum())
+        loss = total / (length * self.S ** 2) + self.constraints()
+        if self.cfg.w_ritz > 0:
+            loss = loss + self.cfg.w_ritz * self.rayleigh_quotient() / self.S
+        return loss
+
+
+def _adam(params: list, epochs: int, cfg: PINNConfig, step, bar) -> None:
+    opt = torch.optim.Adam(params)
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay ** (1.0 / max(epochs, 1)))
+    for _ in range(epochs):
+        opt.zero_grad()
+        step().backward()
+        opt.step()
+        sched.step()
+        if bar:
+            bar.update()
+
+
+def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Tensor], x_out: np.ndarray,
+                progress: bool = False) -> tuple[StateResult, torch.Tensor]:
+    """Train the n-th state (n = 0: ground state): Ritz phase, PINN phase, L-BFGS rounds.
+
+    ``previous`` holds the earlier states at the quadrature nodes (orthogonality penalty). Returns
+    the result and this state's normalised quadrature values (for the next state). Deterministic for
+    a given ``cfg.seed`` and torch thread count.
+    """
+    t0 = time.perf_counter()
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + n)
+    model = TrialFunction(pot, n, cfg, gen)
+    loss_fn = EigenLoss(model, previous, cfg)
+    hist: dict[str, list] = {"loss": [], "E": [], "phase": []}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.ritz_epochs + cfg.adam_epochs + cfg.lbfgs_rounds, desc=f"{pot.name} state {n}",
+                   leave=False)
+
+    def ritz_step():
+        loss = loss_fn.ritz()
+        hist["loss"].append(float(loss))
+        hist["E"].append(float("nan"))
+        hist["phase"].append(0)
+        return loss
+
+    _adam([{"params": model.parameters(), "lr": cfg.lr_ritz}], cfg.ritz_epochs, cfg, ritz_step, bar)
+    e = torch.nn.Parameter(loss_fn.rayleigh_quotient().detach() / loss_fn.S)    # E / S
+
+    def pinn_step(phase: int):
+        loss = loss_fn.pinn(e * loss_fn.S)
+        hist["loss"].append(float(loss))
+        hist["E"].append(float(e) * loss_fn.S)
+        hist["phase"].append(phase)
+        return loss
+
+    def adam_step():
+        loss_fn.resample(gen)
+        return pinn_step(1)
+
+    _adam([{"params": model.parameters(), "lr": cfg.lr}, {"params": [e], "lr": cfg.lr_energy}],
+          cfg.adam_epochs, cfg, adam_step, bar)
+    params = list(model.parameters()) + [e]
+    for k in range(cfg.lbfgs_rounds):
+        loss_fn.gauss(cfg.collocation + 7 * k)
+        opt = torch.optim.LBFGS(params, lr=1.0, max_iter=cfg.lbfgs_iters, history_size=50,
+                                tolerance_grad=1e-14, tolerance_change=1e-16, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = pinn_step(2)
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        if bar:
+            bar.update()
+    if bar:
+        bar.close()
+    with torch.no_grad():
+        psi_q, w = loss_fn.quadrature_values()
+        norm = float(torch.sqrt(torch.sum(w * psi_q ** 2)))
+        psi = evaluate(model, x_out) / norm
+        sign = first_lobe_sign(psi)
+    psi *= sign
+    hist_np = {k: np.asarray(v, float) for k, v in hist.items()}
+    result = StateResult(n, float(e) * loss_fn.S, np.asarray(x_out, float), psi, count_nodes(psi),
+                         time.perf_counter() - t0, hist_np)
+    return result, (psi_q * (sign / norm)).detach()
+
+
+def first_lobe_sign(psi: np.ndarray, rel: float = 1e-3) -> float:
+    """+1 or -1 so that ψ is positive at the first point where |ψ| exceeds rel·max|ψ| (ψ'(x_a) > 0)."""
+    big = np.flatnonzero(np.abs(psi) > rel * np.max(np.abs(psi)))
+    return 1.0 if psi[big[0]] > 0 else -1.0
+
+
+def count_nodes(psi: np.ndarray, rel: float = 1e-3) -> int:
+    """Sign changes of ψ on the grid, ignoring values below rel·max|ψ| (the walls)."""
+    s = np.sign(psi[np.abs(psi) > rel * np.max(np.abs(psi))])
+    return int(np.sum(s[1:] != s[:-1]))
+
+
+def evaluate(model: TrialFunction, x: np.ndarray) -> np.ndarray:
+    """ψ at arbitrary points of the box (each point goes to the network of its region)."""
+    x = np.asarray(x, float)
+    out = np.zeros_like(x)
+    with torch.no_grad():
+        for i, (l, r, _) in enumerate(model.vregions):
+            mask = (x >= l) & (x <= r)
+            if mask.any():
+                out[mask] = model(torch.tensor(x[mask], dtype=DTYPE), model.net_of[i]).numpy()
+    return out
+
+
+def solve(pot: Potential, n_states: int, cfg: PINNConfig, x_out: np.ndarray,
+          progress: bool = False) -> list[StateResult]:
+    """States 0..n_states-1 in turn, each kept orthogonal to the states already found (Jin et al.)."""
+    previous: list[torch.Tensor] = []
+    out = []
+    for n in range(n_states):
+        res, q = train_state(pot, n, cfg, previous, x_out, progress)
+        previous.append(q)
+        out.append(res)
+    return out

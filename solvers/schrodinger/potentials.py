@@ -1,0 +1,168 @@
+"""Piecewise-constant potentials in a box with infinite walls: the wells of Sarkar (2025) and Jin et al. (2022).
+
+The problem is -c ψ'' + V(x) ψ = E ψ on [x_a, x_b] with ψ(x_a) = ψ(x_b) = 0 (papers.md §5). c = 1
+matches Sarkar's units (E = π² for the infinite well on [0, 1]); c = 1/2 matches Jin et al.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class PotentialError(ValueError):
+    """An impossible potential; ``key`` names the offending parameter (e.g. ``'a'``)."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        self.message = message
+        super().__init__(f"{key}: {message}")
+
+
+@dataclass(frozen=True)
+class Potential:
+    """V = ``values[r]`` on ``[edges[r], edges[r+1]]``; infinite walls at ``edges[0]`` and ``edges[-1]``."""
+
+    edges: tuple[float, ...]
+    values: tuple[float, ...]
+    c: float = 1.0
+    name: str = "table"
+
+    def __post_init__(self) -> None:
+        e, v = np.asarray(self.edges, float), np.asarray(self.values, float)
+        if e.ndim != 1 or e.size < 2:
+            raise PotentialError("edges", f"need at least two edges, got {e.size}")
+        if v.size != e.size - 1:
+            raise PotentialError("values", f"need one value per interval ({e.size - 1}), got {v.size}")
+        if not np.all(np.isfinite(e)):
+            raise PotentialError("edges", "must be finite")
+        if not np.all(np.isfinite(v)):
+            raise PotentialError("values", "must be finite")
+        if np.any(np.diff(e) <= 0):
+            raise PotentialError("edges", "must be strictly increasing")
+        if not (np.isfinite(self.c) and self.c > 0):
+            raise PotentialError("c", f"must be positive and finite, got {self.c}")
+
+    @property
+    def lo(self) -> float:
+        return float(self.edges[0])
+
+    @property
+    def hi(self) -> float:
+        return float(self.edges[-1])
+
+    @property
+    def length(self) -> float:
+        return self.hi - self.lo
+
+    @property
+    def center(self) -> float:
+        return 0.5 * (self.lo + self.hi)
+
+    @property
+    def regions(self) -> list[tuple[float, float, float]]:
+        """``(left, right, V)`` per interval."""
+        return [(float(self.edges[r]), float(self.edges[r + 1]), float(self.values[r]))
+                for r in range(len(self.values))]
+
+    @property
+    def symmetric(self) -> bool:
+        """V(center + s) = V(center - s): the edges mirror and the values read the same backwards."""
+        e = np.asarray(self.edges)
+        tol = 1e-12 * self.length
+        return bool(np.allclose(e - self.lo, (self.hi - e)[::-1], rtol=0, atol=tol)
+                    and np.array_equal(np.asarray(self.values), np.asarray(self.values)[::-1]))
+
+    def merged(self) -> "Potential":
+        """The same V with adjacent intervals of equal value merged (the interfaces are the true jumps)."""
+        edges, values = [self.edges[0]], []
+        for (_, r, v) in self.regions:
+            if values and values[-1] == v:
+                edges[-1] = r
+            else:
+                values.append(v)
+                edges.append(r)
+        return Potential(tuple(edges), tuple(values), self.c, self.name)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """V(x) (at an interface, the value on the right)."""
+        x = np.asarray(x, float)
+        idx = np.clip(np.searchsorted(np.asarray(self.edges), x, side="right") - 1, 0, len(self.values) - 1)
+        return np.asarray(self.values, float)[idx]
+
+    def cell_average(self, x: np.ndarray, h: float) -> np.ndarray:
+        """Mean of V over ``[x - h/2, x + h/2]`` (clipped to the box), exact for piecewise-constant V."""
+        x = np.asarray(x, float)
+        a, b = np.clip(x - h / 2, self.lo, self.hi), np.clip(x + h / 2, self.lo, self.hi)
+        total = np.zeros_like(x)
+        for (l, r, v) in self.regions:
+            total += v * np.clip(np.minimum(b, r) - np.maximum(a, l), 0.0, None)
+        return total / (b - a)
+
+
+def infinite_well(L: float = 1.0, x0: float = 0.0, c: float = 1.0) -> Potential:
+    """V = 0 on [x0, x0 + L]: E_n = c (n π / L)²."""
+    if not L > 0:
+        raise PotentialError("L", f"must be positive, got {L}")
+    return Potential((x0, x0 + L), (0.0,), c, "infinite_well")
+
+
+def finite_well(V0: float, a: float, Lbox: float, c: float = 1.0) -> Potential:
+    """V = 0 for |x| < a, V0 for a < |x| < Lbox, infinite walls at ±Lbox."""
+    if not V0 > 0:
+        raise PotentialError("V0", f"well depth must be positive, got {V0}")
+    if not a > 0:
+        raise PotentialError("a", f"half-width must be positive, got {a}")
+    if not Lbox > a:
+        raise PotentialError("a", f"half-width must be smaller than the box half-width Lbox = {Lbox}, got {a}")
+    return Potential((-Lbox, -a, a, Lbox), (V0, 0.0, V0), c, "finite_well")
+
+
+def barrier(height: float, width: float, L: float = 1.0, center: float | None = None,
+            c: float = 1.0) -> Potential:
+    """V = height on |x - center| < width/2 inside the infinite well [0, L] (a double well)."""
+    center = 0.5 * L if center is None else center
+    if not L > 0:
+        raise PotentialError("L", f"must be positive, got {L}")
+    if not height > 0:
+        raise PotentialError("height", f"barrier height must be positive, got {height}")
+    if not width > 0:
+        raise PotentialError("width", f"must be positive, got {width}")
+    if not (0 < center - width / 2 and center + width / 2 < L):
+        raise PotentialError("width", f"the barrier [{center - width / 2}, {center + width / 2}] "
+                                      f"must lie strictly inside the well [0, {L}]")
+    return Potential((0.0, center - width / 2, center + width / 2, L), (0.0, height, 0.0), c, "barrier")
+
+
+def table(edges: list[float], values: list[float], c: float = 1.0) -> Potential:
+    """Any piecewise-constant V from a case-file table (``len(values) == len(edges) - 1``)."""
+    return Potential(tuple(float(e) for e in edges), tuple(float(v) for v in values), c, "table")
+
+
+KINDS = {
+    "infinite_well": (infinite_well, ("L",)),
+    "finite_well": (finite_well, ("V0", "a", "Lbox")),
+    "barrier": (barrier, ("height", "width", "L")),
+    "table": (table, ("edges", "values")),
+}
+OPTIONAL = {"barrier": ("center",), "infinite_well": (), "finite_well": (), "table": ()}
+
+
+def from_params(params: dict) -> Potential:
+    """Build from a ``[potential]`` table: ``type`` plus that type's keys (None = absent)."""
+    kind = params["type"]
+    func, required = KINDS[kind]
+    kw = {"c": params["c"]}
+    for key in required:
+        if params.get(key) is None:
+            raise PotentialError(key, f"required for type {kind!r}")
+        kw[key] = params[key]
+    for key in OPTIONAL[kind]:
+        if params.get(key) is not None:
+            kw[key] = params[key]
+    unused = [k for k, v in params.items()
+              if v is not None and k not in ("type", "c", *required, *OPTIONAL[kind])]
+    if unused:
+        raise PotentialError(unused[0], f"not a parameter of type {kind!r} (its keys: "
+                                        f"{', '.join(required + OPTIONAL[kind])})")
+    return func(**kw)
