@@ -113,10 +113,15 @@ class Mixture:
         nu_H = asy.heavy_friction(gL, fL, self.mu, self.m_L, TL, uL, p.gamma, self.b)
         SH = self.QHH(fH)
         DH = asy.heavy_fokker_planck(gH, fH, nu_H, self.m_H, TL, uL)
-        # exchange of energy: what the heavy gains the light loses (exact total energy)
-        gain_H = mo.energy(gH, DH, self.m_H) / gH.vol
+        # exact moments of F (no derivatives): momentum -ν_H m_H n_H (u_H - u_L), energy
+        # -ν_H [m_H ∫ v·(v - u_L) f_H - d T_L n_H]; what the heavy gains the light loses.
+        P_H = -nu_H * self.m_H * nH * (uH - np.asarray(uL))
+        E_H = -nu_H * (self.m_H * sum((vd * (vd - ud) * fH).sum() for vd, ud in zip(gH.v, uL)) * gH.vol
+                       - p.dim * TL * nH)
+        DH = asy.project_moments(DH, [np.ones(gH.shape), *[self.m_H * vd for vd in gH.v], 0.5 * self.m_H * gH.speed2()],
+                                 [0.0, *(P_H / gH.vol), E_H / gH.vol], weight=fH)
         DL = asy.project_moments(DL, [np.ones(gL.shape), 0.5 * self.m_L * gL.speed2()],
-                                 [0.0, -gain_H * gH.vol / gL.vol], weight=fL)
+                                 [0.0, -E_H / gL.vol], weight=fL)
         beta_L = (float(self.QLL.collision_frequency(fL).max()) + float(self.lorentz.frequency(nH, uH).max())
                   + asy.energy_exchange_bound(gL, self.mu, self.m_L, nH, TH, p.gamma, self.b))
         beta_H = float(self.QHH.collision_frequency(fH).max()) + asy.heavy_fokker_planck_bound(gH, nu_H, self.m_H, TL)
