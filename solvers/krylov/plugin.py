@@ -18,6 +18,7 @@ from .skr_sort import ORDERINGS
 
 _FAMILY_OPTIONS = sorted({k for cls in FAMILIES.values() for k in cls.OPTIONS})
 _INT_OPTIONS = {"modes", "n_steps"}
+_OPT_DOC = "family option (families.py; only for families that have it; unset = family default)"
 
 
 def _check_family(fam: dict, path: str) -> None:
@@ -54,7 +55,7 @@ SCHEMA = Table({
         "name": Choice(tuple(sorted(FAMILIES)), doc="parameterised PDE family (solvers.poisson.families)"),
         "samples": Int(min=1, doc="number of systems in the sequence"),
         "seed": Int(default=0, min=0, doc="base seed: sample i uses SeedSequence([seed, i])"),
-        **{k: (Int(default=None, min=1) if k in _INT_OPTIONS else Float(default=None))
+        **{k: (Int(default=None, min=1, doc=_OPT_DOC) if k in _INT_OPTIONS else Float(default=None, doc=_OPT_DOC))
            for k in _FAMILY_OPTIONS},
     }, validate=_check_family, doc="which systems; unset options take the family's defaults"),
     "sort": Table({
@@ -62,10 +63,12 @@ SCHEMA = Table({
                          doc="skr (greedy nearest neighbour), pca_hilbert (cheap), none"),
     }).optional(),
     "solver": Table({
-        "method": Str(default="gcrodr", doc="'gcrodr' or a PETSc KSP type (gmres, cg, ...)"),
+        "method": Str(default="gcrodr", doc="'gcrodr', 'dcg' (deflated CG, SPD) or a PETSc KSP type (gmres, cg, ...)"),
         "m": Int(default=40, doc="GCRO-DR / GMRES restart length"),
-        "k": Int(default=20, min=0, doc="GCRO-DR recycled dimension (< m)"),
+        "k": Int(default=20, min=0, doc="GCRO-DR recycled dimension (< m) / deflated-CG space dimension"),
+        "l": Int(default=20, min=1, doc="deflated CG: search directions kept for the Ritz update"),
         "recycle": Bool(default=True, doc="carry the recycled space from system to system"),
+        "guard": Bool(default=False, doc="GCRO-DR: drop a recycled space after a solve it made dearer"),
         "pc_type": Str(default="none", doc="PETSc PC (right preconditioning; -pc_type overrides)"),
         "pc_reuse": Bool(default=False, doc="reuse the PC set up on the first system"),
         "warm_start": Bool(default=False, doc="initial guess = previous solution (default zero)"),
@@ -87,7 +90,7 @@ def run_recycle(case, ctx: RunContext) -> dict:
     shape = case["mesh"]["shape"]
     family = make_family(fam_cfg["name"], shape, fam_cfg["seed"], **_options(fam_cfg))
     grid = Grid(shape, comm=comm)
-    spec = SolverSpec(method=sol["method"], m=sol["m"], k=sol["k"], recycle=sol["recycle"],
+    spec = SolverSpec(method=sol["method"], m=sol["m"], k=sol["k"], l=sol["l"], recycle=sol["recycle"], guard=sol["guard"],
                       pc_type=sol["pc_type"], pc_reuse=sol["pc_reuse"], warm_start=sol["warm_start"],
                       rtol=sol["rtol"], atol=sol["atol"], max_it=sol["max_it"])
     rprint(f"recycle: {fam_cfg['samples']} x {family.name} on {'x'.join(map(str, shape))} "
