@@ -183,7 +183,8 @@ def main() -> int:
     p.add_argument("--darcy", nargs="*", default=["129:30", "257:8:cfh"],
                    help="N:systems[:letters] Darcy groups (N² nodes; letters: variants to run)")
     p.add_argument("--helmholtz", nargs="*", default=["129:20"], help="N:systems[:letters] Helmholtz groups")
-    p.add_argument("--stall", type=int, default=3, help="Helmholtz systems for the unpreconditioned stall check (0: skip)")
+    p.add_argument("--stall", type=int, default=3,
+                   help="Helmholtz systems for the unpreconditioned stall check (0: skip)")
     p.add_argument("--no-np2", dest="np2", action="store_false",
                    help="skip the mpirun -n 2 rerun of (e), (f) on the first Darcy group")
     p.add_argument("--quick", action="store_true", help="smoke run: small grids, few systems (~1 minute)")
@@ -220,11 +221,13 @@ def main() -> int:
     for g in args.darcy:
         n_, k_, only = _group(g)
         rprint(f"Darcy K = exp(GRF(2.5, 7)), {n_}² nodes, {k_} systems", comm=comm)
-        rows += run_group(f"Darcy {n_}²", "darcy_exp", (n_, n_), k_, [v for v in darcy if v[0] in only], comm, quiet)
+        rows += run_group(f"Darcy {n_}²", "darcy_exp", (n_, n_), k_, [v for v in darcy if v[0] in only],
+                          comm, quiet)
     for g in args.helmholtz:
         n_, k_, only = _group(g)
         rprint(f"Helmholtz k ~ U(15, 25), {n_}² nodes, {k_} systems", comm=comm)
-        rows += run_group(f"Helmholtz {n_}²", "helmholtz", (n_, n_), k_, [v for v in helm if v[0] in only], comm, quiet)
+        rows += run_group(f"Helmholtz {n_}²", "helmholtz", (n_, n_), k_, [v for v in helm if v[0] in only],
+                          comm, quiet)
         if args.stall:
             rprint(f"Helmholtz without preconditioner, first {args.stall} systems", comm=comm)
             rows += run_group(f"Helmholtz {n_}² no PC", "helmholtz", (n_, n_), args.stall, stall, comm, quiet)

@@ -172,7 +172,8 @@ OPTIONS_SCRIPT = textwrap.dedent("""
     x = b.duplicate()
     ksp.solve(b, x)
     r = b.duplicate(); op.A.mult(x, r); r.aypx(-1, b)
-    PETSc.Sys.Print(f"RESULT {ksp.getType()} {ksp.getIterationNumber()} {ksp.getConvergedReason()} {r.norm() / b.norm():.3e}")
+    rel = r.norm() / b.norm()
+    PETSc.Sys.Print(f"RESULT {ksp.getType()} {ksp.getIterationNumber()} {ksp.getConvergedReason()} {rel:.3e}")
     ksp.destroy()
 """)
 

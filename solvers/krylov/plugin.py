@@ -55,8 +55,8 @@ SCHEMA = Table({
         "name": Choice(tuple(sorted(FAMILIES)), doc="parameterised PDE family (solvers.poisson.families)"),
         "samples": Int(min=1, doc="number of systems in the sequence"),
         "seed": Int(default=0, min=0, doc="base seed: sample i uses SeedSequence([seed, i])"),
-        **{k: (Int(default=None, min=1, doc=_OPT_DOC) if k in _INT_OPTIONS else Float(default=None, doc=_OPT_DOC))
-           for k in _FAMILY_OPTIONS},
+        **{k: (Int(default=None, min=1, doc=_OPT_DOC) if k in _INT_OPTIONS
+               else Float(default=None, doc=_OPT_DOC)) for k in _FAMILY_OPTIONS},
     }, validate=_check_family, doc="which systems; unset options take the family's defaults"),
     "sort": Table({
         "method": Choice(tuple(ORDERINGS), default="skr",
