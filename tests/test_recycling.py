@@ -147,3 +147,19 @@ def test_deflated_cg_without_space_is_cg_and_recycling_cuts_iterations():
     assert [r.iterations for r in flat.records] == [r.iterations for r in cg.records]
     assert not dcg.failures and dcg.max_residual <= 1.01e-8
     assert dcg.iterations <= 0.7 * cg.iterations
+
+
+@pytest.mark.mpi
+@pytest.mark.slow
+def test_deflated_cg_case_same_on_one_and_two_ranks(tmp_path):
+    case = tmp_path / "dcg.toml"
+    case.write_text(CASE.replace("m = 30", 'method = "dcg"\npc_type = "jacobi"'))
+    data = {}
+    for n in (1, 2):
+        out = tmp_path / f"dcg{n}.h5"
+        proc = run_cli(["run", str(case), "-o", str(out)], n=n, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        with h5py.File(out) as h5:
+            data[n] = (h5["u"][()], h5["stats/iterations"][()])
+    assert np.abs(data[1][0] - data[2][0]).max() <= 1e-7 * np.abs(data[1][0]).max()
+    assert np.abs(data[1][1] - data[2][1]).max() <= 2
