@@ -57,6 +57,15 @@ def test_spd_families_are_symmetric_positive_definite(name):
     assert fam.spd
 
 
+def test_3d_family_is_symmetric_and_solvable():
+    fam = make_family("darcy_exp", (9, 9, 9), seed=0)
+    grid = Grid((9, 9, 9))
+    op, b = fam.system(grid, fam.sample(0))
+    a = _dense(op)
+    assert a.shape == (729, 729) and np.abs(a - a.T).max() <= 1e-12 * np.abs(a).max()
+    assert np.linalg.eigvalsh(a).min() > 0
+
+
 def test_darcy_fno_coefficient_is_thresholded():
     s = make_family("darcy_fno", SHAPE, seed=0).sample(0)
     vals = set(np.unique(s.fields["kappa"]))
@@ -109,6 +118,8 @@ def test_bad_family_options():
         make_family("darcy_exp", SHAPE, alfa=2.0)
     with pytest.raises(ValueError, match="k_min"):
         make_family("helmholtz", SHAPE, k_min=5.0, k_max=1.0)
+    with pytest.raises(ValueError, match="modes"):
+        make_family("darcy_exp", SHAPE, modes=1)
 
 
 SCRIPT = textwrap.dedent("""

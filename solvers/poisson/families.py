@@ -76,6 +76,9 @@ class Family:
             raise ValueError(f"{self.name}: unknown option(s) {', '.join(unknown)} "
                              f"(known: {', '.join(sorted(self.OPTIONS)) or 'none'})")
         self.options = {**self.OPTIONS, **options}
+        modes = self.options.get("modes")
+        if modes is not None and int(modes) < 2:
+            raise ValueError(f"{self.name}: modes must be >= 2 (cosine modes per dimension), got {modes}")
         self._check_options()
 
     def _check_options(self) -> None:
