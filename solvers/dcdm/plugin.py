@@ -10,10 +10,11 @@ import numpy as np
 from meshes import Grid
 
 from .. import output
-from ..case import Bool, Choice, Float, Int, Str, Table, load, mesh_section
+from ..case import Bool, CaseError, Choice, Float, Int, Str, Table, load, mesh_section
+from ..ksp import SolverDiverged, reason_name
 from ..parallel import UserError, rprint
 from ..registry import RunContext, command, runner, schemas
-from ..case import CaseError
+from . import validation  # noqa: F401  (registers the check)
 
 MODELS = Path(__file__).parent / "models"
 
@@ -133,7 +134,6 @@ def run_dcdm(case, ctx: RunContext) -> dict:
         t1 = time.perf_counter()
         ksp.solve(b, u)
         solve_time = time.perf_counter() - t1
-        from ..ksp import reason_name
         its, reason = ksp.getIterationNumber(), reason_name(ksp.getConvergedReason())
         history = np.array(ksp.getConvergenceHistory()) / b.norm()
         ksp.destroy()                                   # before the python PC context goes away
@@ -152,7 +152,7 @@ def run_dcdm(case, ctx: RunContext) -> dict:
         rprint(f"error vs exact solution ({prob['solution']}): L2 = {summary['error_l2']:.3e}, "
                f"max = {summary['error_max']:.3e}", comm=comm)
     if not reason.startswith("CONVERGED"):
-        raise UserError(f"DCDM did not converge: {reason} after {its} iterations "
+        raise SolverDiverged(f"DCDM did not converge: {reason} after {its} iterations "
                         f"(relative residual {history[-1]:.2e}); raise dcdm.max_it or check the model")
     out = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.h5")
     datasets = {"u": grid.gather(u), "residual_history": history}

@@ -79,32 +79,32 @@ class Direction:
         self.net_time += time.perf_counter() - t0
 
     def apply(self, r: PETSc.Vec, q: PETSc.Vec) -> None:
-        """q = M(r). Collective."""
+        """q = M(r): M on the interior part of r, r_b / s on the boundary rows. Collective."""
         self.applications += 1
+        ri = r.duplicate()
+        ri.pointwiseMult(r, self.interior)
         if self.degree == 0:
-            self._net(r, q)
+            self._net(ri, q)
         else:
             A = self.A
-            smooth_petsc(A, self.inv_diag, r, q, self.degree)
-            s = r.duplicate()
+            smooth_petsc(A, self.inv_diag, ri, q, self.degree)
+            s, n, an = r.duplicate(), r.duplicate(), r.duplicate()
             A.mult(q, s)
-            s.aypx(-1.0, r)                                  # s = r - A y
-            n, an = r.duplicate(), r.duplicate()
+            s.aypx(-1.0, ri)                                  # s = r - A y
             self._net(s, n)
             A.mult(n, an)
             nan = n.dot(an)
             if nan > 0:
                 q.axpy(n.dot(s) / nan, n)
             A.mult(q, s)
-            s.aypx(-1.0, r)
+            s.aypx(-1.0, ri)
             smooth_petsc(A, self.inv_diag, s, n, self.degree)
             q.axpy(1.0, n)
             for v in (s, n, an):
                 v.destroy()
-        bnd = r.duplicate()                                  # exact on the decoupled boundary rows
-        bnd.pointwiseMult(r, self.mask)
-        q.axpy(1.0 / self.bc_scale, bnd)
-        bnd.destroy()
+        ri.pointwiseMult(r, self.mask)                       # exact on the decoupled boundary rows
+        q.axpy(1.0 / self.bc_scale, ri)
+        ri.destroy()
 
 
 class _PCContext:

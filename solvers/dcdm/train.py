@@ -13,6 +13,7 @@ averaged over a batch. Adam, checkpoint every ``checkpoint_every`` steps (resuma
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,7 +180,7 @@ def load_model(path: str | Path, arch: Architecture | None = None) -> tuple[DCDM
         if card.get("format") != FORMAT:
             raise KeyError("format")
         file_arch = Architecture(**card["architecture"])
-    except (OSError, KeyError, TypeError, RuntimeError, EOFError) as exc:
+    except (OSError, KeyError, TypeError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
         raise ValueError(f"{path}: not a DCDM model file ({type(exc).__name__}: {exc})") from None
     if arch is not None and arch != file_arch:
         raise ValueError(f"{path}: architecture {file_arch.asdict()} does not match {arch.asdict()}")
