@@ -9,9 +9,12 @@ The recycled space is kept in the *solution* space: Y (k vectors) with C = A Y o
             Z_p = M^{-1} V_p                                    (eq. 2.9 with Z stored)
             y = argmin ||β e_1 - H̄_p y||,  x += Z_p y - Y B_p y   (eq. 2.13; the C block is exact)
     new Y:  harmonic Ritz vectors of  A Ẑ = Ŵ Ĝ,  Ẑ = [Y D, Z_p], Ŵ = [C, V_{p+1}],
-            Ĝ = [[D, B_p], [0, H̄_p]], D = diag(1/||y_i||):  Ĝ^T Ĝ z = θ Ĝ^T [I; 0] z  (eq. 2.14),
-            the k smallest |θ| -> P;  Ĝ P = Q R;  C <- Ŵ Q,  Y <- Ẑ P R^{-1}.
-    next system (A changed):  C = A Y, then C = Q R (Gram-Schmidt), Y <- Y R^{-1}  (eq. 2.11).
+            Ĝ = [[D, B_p], [0, H̄_p]], D = diag(1/||y_i||):  Ĝ^T Ĝ z = θ Ĝ^T Ŵ^T V̂ z  (eq. 2.14)
+            with V̂ = [U D, V_p] in the preconditioned space (U = M Y is carried along; exact for
+            a fixed preconditioner), the k smallest |θ| -> P;  Ĝ P = Q R;  C <- Ŵ Q,
+            Y <- Ẑ P R^{-1},  U <- V̂ P R^{-1}.
+    next system (A changed):  C = A Y, then C = Q R (Cholesky QR twice, Gram-Schmidt if C is
+            nearly rank deficient), Y <- Y R^{-1}, U <- U R^{-1}  (eq. 2.11).
 
 The first cycle of a cold start (no Y) is plain right-preconditioned GMRES(m) and its harmonic
 Ritz vectors seed Y. Because Y lives in the solution space, C = A Y needs k products with A
@@ -21,8 +24,10 @@ Convergence (PETSc-consistent): the residual is the *unpreconditioned* ||b - A x
 preconditioning, ``KSP_NORM_UNPRECONDITIONED``) and PETSc's own test decides:
 ||r_k|| <= max(rtol ||b||, atol) (KSPConvergedDefault; ||b|| also for a nonzero initial guess).
 ``max_it`` counts Arnoldi steps (one A M^{-1} product each); reaching it gives
-``KSP_DIVERGED_ITS`` (petsc4py: DIVERGED_MAX_IT). The k products for C = A Y and one true-residual product per cycle are
-not iterations: they are counted in :attr:`GCRODR.stats` (``matvecs``).
+``KSP_DIVERGED_ITS`` (petsc4py: DIVERGED_MAX_IT). The k products for C = A Y and one
+true-residual product per cycle are not iterations: they are counted in :attr:`GCRODR.stats`
+(``matvecs``). Inner products: classical Gram-Schmidt against [C, V] in one reduction, a second
+pass only on severe cancellation.
 
 Use it as a petsc4py Python KSP::
 
@@ -168,7 +173,6 @@ class GCRODR:
         self._ynorm = np.zeros(0)
         self._op_key: tuple | None = None
         self.stats = SolveStats()
-        self.history: list[SolveStats] = []
 
     @property
     def recycled_dim(self) -> int:
@@ -205,7 +209,6 @@ class GCRODR:
     def solve(self, ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec) -> None:
         A = ksp.getOperators()[0]
         st = self.stats = SolveStats()
-        self.history.append(st)
         ops = _Ops(A, ksp.getPC(), st)
         max_it = ksp.getTolerances()[3]
         if not self.recycle or (self.recycled_dim and self.Y.shape[1] != ops.nloc):
@@ -442,11 +445,3 @@ def _destroy_live() -> None:
         ksp = ref()
         if ksp is not None and ksp.handle:
             ksp.destroy()
-
-
-def context(ksp: PETSc.KSP) -> GCRODR:
-    """The :class:`GCRODR` context of a KSP of type python (TypeError otherwise)."""
-    ctx = ksp.getPythonContext() if ksp.getType() == PETSc.KSP.Type.PYTHON else None
-    if not isinstance(ctx, GCRODR):
-        raise TypeError(f"KSP {ksp.getType()} is not a GCRO-DR KSP")
-    return ctx
