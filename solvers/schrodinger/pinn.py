@@ -78,10 +78,11 @@ class MLP(torch.nn.Module):
         sizes = [1] + [width] * depth + [1]
         self.layers = torch.nn.ModuleList(torch.nn.Linear(a, b, dtype=DTYPE) for a, b in zip(sizes[:-1], sizes[1:]))
         with torch.no_grad():
-            for lin in self.layers:                               # Xavier, drawn from the task's generator
+            for lin in self.layers:              # Xavier weights, U(-1, 1) hidden biases, task's generator
                 bound = math.sqrt(6.0 / (lin.in_features + lin.out_features))
                 lin.weight.copy_((torch.rand(lin.weight.shape, generator=gen, dtype=DTYPE) * 2 - 1) * bound)
-                lin.bias.zero_()
+                lin.bias.copy_(torch.rand(lin.bias.shape, generator=gen, dtype=DTYPE) * 2 - 1)
+            self.layers[-1].bias.zero_()
         self.act = torch.tanh if activation == "tanh" else torch.sin
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,181 @@
+"""Schrödinger wells: exact references, FD reference, a short PINN run, orthogonality, bad input,
+and the sweep's np=1 vs np=2 equality."""
+from __future__ import annotations
+
+import math
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from solvers.schrodinger import exact, finite_difference, pinn
+from solvers.schrodinger.potentials import PotentialError, barrier, finite_well, infinite_well, table
+from solvers.validation import observed_orders
+
+from conftest import run_cli
+
+JIN = (0.357144, 1.426322, 3.200236, 5.664576)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    torch.set_num_threads(1)
+
+
+def test_finite_well_roots_match_jin_et_al():
+    E = exact.finite_well_levels(20.0, 1.7, 0.5, 4)
+    assert np.max(np.abs(E - JIN)) <= 5e-7                      # the published 6 digits
+    z, z0 = 1.7 * np.sqrt(E / 0.5), 1.7 * np.sqrt(20.0 / 0.5)
+    w = np.sqrt(z0 ** 2 - z ** 2)
+    even = z[0::2] * np.sin(z[0::2]) - w[0::2] * np.cos(z[0::2])
+    odd = z[1::2] * np.cos(z[1::2]) + w[1::2] * np.sin(z[1::2])
+    assert np.max(np.abs(np.r_[even, odd])) <= 1e-12            # the transcendental equations
+
+
+def test_transfer_matrix_matches_line_formulas_and_infinite_well():
+    line = exact.finite_well_levels(20.0, 1.7, 0.5, 4)
+    box = exact.box_levels(finite_well(20.0, 1.7, 9.0, 0.5), 4)   # truncation ~ exp(-2κ 7.3) < 1e-40
+    assert np.max(np.abs(box / line - 1)) <= 1e-12
+    assert np.max(np.abs(exact.box_levels(infinite_well(), 5) / (np.arange(1, 6) * np.pi) ** 2 - 1)) <= 1e-12
+    x = np.linspace(0, 1, 101)
+    _, psi = exact.box_states(infinite_well(), 3, x)
+    assert np.max(np.abs(psi - exact.infinite_well_states(x, 3))) <= 1e-12
+
+
+def test_exact_states_orthonormal_and_solve_the_equation():
+    pot = barrier(100.0, 0.2)
+    tm = exact.TransferMatrix(pot)
+    E = tm.levels(4)
+    gx, gw = np.polynomial.legendre.leggauss(80)
+    cols, w = [], []
+    for (l, r, _) in pot.regions:
+        xs = l + 0.5 * (r - l) * (gx + 1)
+        cols.append(np.stack([tm.state(e, xs) for e in E]))
+        w.append(0.5 * (r - l) * gw)
+    psi, w = np.concatenate(cols, axis=1), np.concatenate(w)
+    assert np.max(np.abs((psi * w) @ psi.T - np.eye(4))) <= 1e-12
+    assert all(tm.count_below(e + 1e-9) == k + 1 for k, e in enumerate(E))   # Sturm count
+
+
+def test_fd_reference_is_second_order_with_jump_midway():
+    pot = finite_well(50.0, 0.5, 2.0)
+    E = exact.box_levels(pot, 3)
+    hs, errs = [], []
+    for n in (100, 200, 400):
+        N = finite_difference.midway_size(pot, n)
+        h = pot.length / (N + 1)
+        assert abs(((0.5 + 2.0) / h) % 1.0 - 0.5) < 1e-9
+        hs.append(h)
+        errs.append(np.max(np.abs(finite_difference.solve(pot, 3, N).E / E - 1)))
+    _, slope = observed_orders(hs, errs)
+    assert abs(slope - 2.0) <= 0.1
+    assert abs(finite_difference.solve(infinite_well(), 1, 1000).E[0] / np.pi ** 2 - 1) <= 1e-6
+
+
+SHORT = pinn.PINNConfig(ritz_epochs=300, adam_epochs=100, lbfgs_rounds=1, lbfgs_iters=60, width=16, seed=3)
+
+
+def test_short_pinn_infinite_well_ground_state():
+    pot = infinite_well()
+    x = np.linspace(0, 1, 201)
+    (s,) = pinn.solve(pot, 1, SHORT, x)
+    assert abs(s.E / math.pi ** 2 - 1) <= 1e-3
+    assert s.nodes == 0
+    assert np.sqrt(np.trapz((s.psi - exact.infinite_well_states(x, 1)[0]) ** 2, x)) <= 1e-2
+
+
+def test_pinn_excited_state_orthogonal_with_one_node():
+    pot = infinite_well()
+    x = np.linspace(0, 1, 401)
+    states = pinn.solve(pot, 2, pinn.PINNConfig(ritz_epochs=300, adam_epochs=100, lbfgs_rounds=1,
+                                                 lbfgs_iters=60, width=16, parity="off", seed=1), x)
+    assert [s.nodes for s in states] == [0, 1]
+    assert abs(np.trapz(states[0].psi * states[1].psi, x)) <= 1e-3
+    assert abs(states[1].E / (4 * math.pi ** 2) - 1) <= 1e-3
+
+
+def test_pinn_is_deterministic_per_seed():
+    pot = finite_well(50.0, 0.5, 2.0)
+    cfg = pinn.PINNConfig(ritz_epochs=20, adam_epochs=10, lbfgs_rounds=1, lbfgs_iters=5, width=8, seed=7)
+    x = np.linspace(-2, 2, 41)
+    a, b = pinn.solve(pot, 1, cfg, x)[0], pinn.solve(pot, 1, cfg, x)[0]
+    assert a.E == b.E and np.array_equal(a.psi, b.psi)
+
+
+@pytest.mark.parametrize("make, key", [
+    (lambda: finite_well(-5.0, 0.5, 2.0), "V0"),
+    (lambda: finite_well(50.0, 2.5, 2.0), "a"),
+    (lambda: table([0.0, 0.5, 1.0], [0.0, math.inf]), "values"),
+    (lambda: table([0.0, 0.5, 0.4], [0.0, 1.0]), "edges"),
+    (lambda: barrier(10.0, 0.5, L=1.0, center=0.1), "width"),
+])
+def test_bad_potentials_raise_with_the_key(make, key):
+    with pytest.raises(PotentialError) as exc:
+        make()
+    assert exc.value.key == key
+
+
+@pytest.mark.parametrize("body, path", [
+    ('type = "finite_well"\nV0 = -1.0\na = 0.5\nLbox = 2.0', "potential.V0"),
+    ('type = "finite_well"\nV0 = 50.0\na = 3.0\nLbox = 2.0', "potential.a"),
+    ('type = "table"\nedges = [0.0, 0.5, 1.0]\nvalues = [0.0, nan]', "potential.values[1]"),
+    ('type = "infinite_well"\nL = inf', "potential.L"),
+    ('type = "finite_well"\nV0 = 50.0\nLbox = 2.0', "potential.a"),
+    ('type = "infinite_well"\nL = 1.0\nV0 = 3.0', "potential.V0"),
+])
+def test_bad_case_files_exit_2_naming_the_key(tmp_path, body, path):
+    case = tmp_path / "bad.toml"
+    case.write_text(f'[case]\nkind = "schrodinger"\n[potential]\n{body}\n[output]\npath = "{tmp_path}/o.h5"\n')
+    proc = run_cli(["run", str(case)])
+    assert proc.returncode == 2, proc.stderr
+    assert path in proc.stderr
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_bad_sweep_value_exits_2(tmp_path):
+    case = tmp_path / "bad.toml"
+    case.write_text('[case]\nkind = "schrodinger_sweep"\n[potential]\ntype = "finite_well"\nV0 = 50.0\n'
+                    'a = 0.5\nLbox = 2.0\n[sweep]\nparameter = "a"\nvalues = [0.5, 2.5]\n')
+    proc = run_cli(["run", str(case)])
+    assert proc.returncode == 2 and "sweep.values[1]" in proc.stderr
+
+
+SWEEP = """[case]
+kind = "schrodinger_sweep"
+[potential]
+type = "finite_well"
+V0 = 50.0
+a = 0.5
+Lbox = 2.0
+[sweep]
+parameter = "V0"
+values = [30.0, 50.0, 70.0]
+[states]
+n = 2
+points = 65
+[pinn]
+ritz_epochs = 40
+adam_epochs = 10
+lbfgs_rounds = 1
+lbfgs_iters = 10
+width = 8
+"""
+
+
+@pytest.mark.mpi
+def test_sweep_same_results_on_1_and_2_ranks(tmp_path):
+    case = tmp_path / "sweep.toml"
+    case.write_text(SWEEP)
+    out = {}
+    for n in (1, 2):
+        path = tmp_path / f"np{n}.h5"
+        run_cli(["run", str(case), "-o", str(path)], n=n, check=True)
+        with h5py.File(path) as h5:
+            out[n] = {k: h5[f"scalars/{k}"][...] for k in ("E_0", "E_1", "V0", "seed", "E_exact_0")}
+            out[n]["psi_1"] = h5["t0_fields/psi_1"][...]
+            out[n]["V"] = h5["t0_fields/V"][...]
+            assert h5.attrs["n_trajectories"] == 3 and h5["t0_fields/psi_0"].shape == (3, 65)
+    for k in out[1]:
+        assert np.array_equal(out[1][k], out[2][k]), k
+    assert list(out[1]["seed"]) == [0, 1, 2]
