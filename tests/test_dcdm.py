@@ -22,8 +22,9 @@ from solvers.poisson.operator import assemble
 from conftest import ROOT, run_cli
 
 SHIPPED = MODELS / "dcdm_2d_128.pt"
-# Iterations to rtol 1e-4 measured with the shipped model on 128^2 (docs/dcdm.md), plus margin.
-SHIPPED_MAX_IT = {"smooth": 40, "random": 40, "points": 40}
+# Iterations to rtol 1e-4 on the held-out smooth/random/points right-hand sides, measured with the
+# shipped models on their grids (docs/dcdm.md): 2D 128^2: 6, 5, 5; 3D 32^3: 3, 3, 3. Bounds: 2x + margin.
+SHIPPED_MAX_IT = {"dcdm_2d_128": 12, "dcdm_3d_32": 8}
 
 torch.set_num_threads(1)
 
@@ -94,9 +95,10 @@ def test_torch_stencil_and_chebyshev_match_petsc(shape):
     assert np.abs(sm - ref).max() < 1e-10 * np.abs(ref).max()
 
 
+@pytest.mark.parametrize("model", sorted(SHIPPED_MAX_IT))
 @pytest.mark.parametrize("kind", KINDS)
-def test_shipped_model_reaches_1e4_on_held_out_rhs(kind):
-    net, card = load_model(SHIPPED)
+def test_shipped_model_reaches_1e4_on_held_out_rhs(model, kind):
+    net, card = load_model(MODELS / f"{model}.pt")
     shape = tuple(card["grid"]["shape"])
     g = Grid(shape)
     op = assemble(g)
@@ -104,17 +106,19 @@ def test_shipped_model_reaches_1e4_on_held_out_rhs(kind):
     x = g.create_vec()
     d = Direction(g, op.A, op.bc_scale, op.mask, net, card["smoother"]["degree"])
     res = dcdm_solve(op.A, b, x, d, rtol=1e-4, max_it=500)
-    assert res.converged and res.iterations <= SHIPPED_MAX_IT[kind]
+    assert res.converged and res.iterations <= SHIPPED_MAX_IT[model]
     r = b.duplicate()
     op.A.mult(x, r)
     r.aypx(-1.0, b)
     assert r.norm() <= 1e-4 * b.norm()
 
 
-def test_shipped_model_size_and_card():
-    card = json.loads(SHIPPED.with_suffix(".json").read_text())
-    assert SHIPPED.stat().st_size < 5e6
-    net, card_pt = load_model(SHIPPED)
+@pytest.mark.parametrize("model", sorted(SHIPPED_MAX_IT))
+def test_shipped_model_size_and_card(model):
+    path = MODELS / f"{model}.pt"
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert path.stat().st_size < 5e6
+    net, card_pt = load_model(path)
     assert card_pt["parameters"] == card["parameters"] == sum(p.numel() for p in net.parameters())
     assert card["loss_curve"]["loss"][-1] < card["loss_curve"]["loss"][0]
 
@@ -127,7 +131,7 @@ def test_short_training_lowers_the_loss(tmp_path, dim, shape):
     card = train(cfg, tmp_path / "m.pt", quiet=True, log=lambda *a: None)
     loss = card["loss_curve"]["loss"]
     assert card["training"]["steps"] == 80
-    assert np.mean(loss[-10:]) < 0.7 * np.mean(loss[:10])
+    assert np.mean(loss[-10:]) < 0.3 * np.mean(loss[:10])       # measured 0.12 (2D), 0.10 (3D)
     net, _ = load_model(tmp_path / "m.pt")
     lap = Laplacian(shape, cfg.h)
     b = torch.randn((2, 1) + shape) * lap.mask
