@@ -10,9 +10,9 @@ upsampling with residual skips. Here, for ``levels`` = L:
 The convolutions have no bias, so the net is positively homogeneous (net(c r) = c net(r), c > 0)
 and maps 0 to 0; ``forward`` scales each input to unit RMS (numerics only) and the line search
 fixes the scale of q. (With biases and unit-norm inputs, whose entries are ~1/sqrt(N), the
-biases dominate and training sits at the trivial minimum loss = 1: q uncorrelated with b.) Boundary (Dirichlet) nodes carry zeros in; the callers mask
-the output to the interior. Any grid size works (padded to a multiple of
-2^(L-1) and cropped), which is what "transfer to a larger grid" uses.
+biases dominate and training sits at the trivial minimum loss = 1: q uncorrelated with b.)
+Boundary (Dirichlet) nodes carry zeros in; the callers mask the output to the interior. Any grid
+size works (padded to a multiple of 2^(L-1) and cropped): "transfer to a larger grid".
 """
 from __future__ import annotations
 

@@ -1,11 +1,13 @@
 """Unsupervised DCDM training (Kaneda et al., arXiv 2205.10763, Eq. 6).
 
 For unit right-hand sides b (``ritz_data``) and the direction q = M(b) of the preconditioner
-M (the net alone, or the net sandwiched between Chebyshev smoothing, see ``composite``), the loss
-is the scale-invariant residual after an exact line search:
+M (the net alone, or the net sandwiched between Chebyshev smoothing, see ``composite``), either the
+paper's scale-invariant residual after an exact line search (``loss = "residual"``)
 
     L(b) = || b - A q (q^T b) / (q^T A q) ||^2,
 
+or (``loss = "energy"``, the default: it trains faster here, docs/dcdm.md) the fraction of the
+A-norm error of x = 0 left after that line search, 1 - (q^T b)^2 / ((q^T A q)(b^T A^-1 b)),
 averaged over a batch. Adam, checkpoint every ``checkpoint_every`` steps (resumable), stop at
 ``max_steps`` or ``max_minutes``. Writes ``<path>.pt`` (weights + card) and ``<path>.json``
 (the card: grid, architecture, smoother, data seed, loss curve, training time).
