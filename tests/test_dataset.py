@@ -309,9 +309,13 @@ def test_split_fractions_validated():
         load_case(case_text(n=2).replace("[0.5, 0.25, 0.25]", "[0.0, 0.5, 0.5]"))
 
 
-def test_bad_case_exits_2_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("text, message", [
+    (case_text().replace('name = "darcy_fno"', 'name = "darcy"'), "family.name: must be one of"),
+    (case_text(rps=2), "ranks_per_solve = 2 must divide the number of ranks (1)"),
+])
+def test_bad_case_exits_2_and_writes_nothing(tmp_path, text, message):
     f = tmp_path / "bad.toml"
-    f.write_text(case_text().replace('name = "darcy_fno"', 'name = "darcy"'))
+    f.write_text(text)
     proc = run_cli(["run", str(f), "-o", str(tmp_path / "out")])
-    assert proc.returncode == 2 and "family.name: must be one of" in proc.stderr
+    assert proc.returncode == 2 and message in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]

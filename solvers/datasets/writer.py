@@ -449,14 +449,15 @@ def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comm: MPI.Comm
     the case changed since a partial run or the output already holds a different dataset.
     """
     t_start = time.perf_counter()
+    group, g, n_groups = split(comm, plan.ranks_per_solve)      # before anything is written
     status = _collective(comm, lambda: _prepare(plan))
     if status == "complete":
+        group.Free()
         return Report(status="already complete")
     done = _collective(comm, lambda: _done_mask(plan))
     if comm.rank == 0:
         plan.partial.mkdir(parents=True, exist_ok=True)
     remaining = [i for i in plan.order if not done[i]]
-    group, g, n_groups = split(comm, plan.ranks_per_solve)
     chunk = _chunks(remaining, n_groups)[g]
     rep = Report(status="complete", resumed_from=int(done.sum()))
     progress = _Progress(comm, plan.n, int(done.sum()), quiet, plan.layout.dataset_name)
