@@ -38,6 +38,8 @@ def main() -> None:
     ap.add_argument("--fd", type=int, nargs="+", default=[250, 1000, 4000], help="FD interior node targets")
     ap.add_argument("--cases", nargs="+", default=list(PINN_CASES), choices=list(PINN_CASES))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--no-single", dest="single", action="store_false",
+                    help="skip the single-network ground-state comparison")
     ap.add_argument("--json", default="results/pinn.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -76,6 +78,20 @@ def main() -> None:
     for r in rows:
         print(r)
     print("(FD sizes are per potential: the N nearest each target that puts the jumps midway between nodes)")
+    if args.single:
+        print("\nground state with one smooth network for the whole box (networks = 'single') vs one per region:")
+        print(f"{'potential':14s} {'single err':>10} {'single s':>8} {'per-region err':>14}")
+        for name in args.cases:
+            pot, _ = PINN_CASES[name]
+            if len(pot.merged().regions) == 1:
+                continue
+            E0 = exact.box_levels(pot, 1)[0]
+            x = np.linspace(pot.lo, pot.hi, 801)
+            (s,) = pinn.solve(pot, 1, dataclasses.replace(cfg, networks="single"), x)
+            rel = abs(s.E / E0 - 1)
+            out["cases"][name]["single_network_ground"] = {"E": s.E, "rel_err": rel, "seconds": s.seconds,
+                                                           "nodes": s.nodes}
+            print(f"{name:14s} {rel:10.2e} {s.seconds:8.1f} {out['cases'][name]['pinn'][0]['rel_err']:14.2e}")
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=1))

@@ -278,7 +278,7 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
 
     def ritz_step():
         loss = loss_fn.ritz()
-        hist["loss"].append(float(loss))
+        hist["loss"].append(loss.item())
         hist["E"].append(float("nan"))
         hist["phase"].append(0)
         return loss
@@ -288,8 +288,8 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
 
     def pinn_step(phase: int):
         loss = loss_fn.pinn(e * loss_fn.S)
-        hist["loss"].append(float(loss))
-        hist["E"].append(float(e) * loss_fn.S)
+        hist["loss"].append(loss.item())
+        hist["E"].append(e.item() * loss_fn.S)
         hist["phase"].append(phase)
         return loss
 
