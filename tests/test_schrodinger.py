@@ -179,3 +179,19 @@ def test_sweep_same_results_on_1_and_2_ranks(tmp_path):
     for k in out[1]:
         assert np.array_equal(out[1][k], out[2][k]), k
     assert list(out[1]["seed"]) == [0, 1, 2]
+
+
+@pytest.mark.mpi
+def test_run_case_under_mpirun_writes_energies(tmp_path):
+    case = tmp_path / "inf.toml"
+    case.write_text('[case]\nkind = "schrodinger"\n[potential]\ntype = "infinite_well"\nL = 1.0\n'
+                    '[states]\nn = 1\npoints = 101\n[pinn]\nritz_epochs = 300\nadam_epochs = 100\n'
+                    'lbfgs_rounds = 1\nlbfgs_iters = 60\nwidth = 16\nseed = 3\n')
+    path = tmp_path / "inf.h5"
+    proc = run_cli(["run", str(case), "-o", str(path)], n=2, check=True)
+    assert proc.stdout.count("wrote") == 1                       # rank 0 prints
+    with h5py.File(path) as h5:
+        assert abs(h5["E"][0] / math.pi ** 2 - 1) <= 1e-3
+        assert abs(h5["E_exact"][0] / math.pi ** 2 - 1) <= 1e-14
+        assert abs(h5["E_fd"][0] / math.pi ** 2 - 1) <= 1e-6
+        assert h5["psi"].shape == (1, 101) and h5["nodes"][0] == 0
