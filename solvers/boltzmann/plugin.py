@@ -162,7 +162,8 @@ def run_mixture(case, ctx: RunContext) -> dict:
                "energy_drift": float(abs(res["energy"][-1] / res["energy"][0] - 1)),
                "lambda_T_exact_maxwell": runs.exact_rate(mix.m_L, mix.m_H, sp["n_L"], sp["n_H"], b)}
     if res["blew_up"]:
-        rprint(f"BLEW UP at t = {res['t'][-1]:.4g} (after {summary['steps']} steps)", comm=comm)
+        k = summary["steps"] + 1
+        rprint(f"BLEW UP in step {k} (t = {ts[k]:.4g}); last finite state at t = {res['t'][-1]:.4g}", comm=comm)
     rows = [("t", "T_L", "T_H", "dist(f_L,M)", "dist(f_H,M)")]
     for i in np.unique(np.geomspace(1, len(res["t"]), 12).astype(int) - 1):
         rows.append((f"{res['t'][i]:.4g}", f"{res['T_L'][i]:.5f}", f"{res['T_H'][i]:.5f}",
