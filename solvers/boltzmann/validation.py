@@ -129,7 +129,25 @@ def validate_boltzmann(comm, plots: str | None = None) -> list[CheckResult]:
     res.append(CheckResult("ap-stability-1e4", "|T_L - T_H| at t=2e4, dt=100", dT, "< 1e-3, no blow-up", ok))
     res.append(CheckResult("explicit-blowup-1e4", "explicit RK4 dt=100 blew up", float(ex["blew_up"]), "= 1",
                            bool(ex["blew_up"])))
+    if plots:
+        _plot_epochs(Path(plots) / "boltzmann_epochs_1e3.png", comm)
     return res
+
+
+def _plot_epochs(path: Path, comm) -> None:
+    """T_L, T_H and the distances to the Maxwellians of an AP run at m_H/m_L = 1000 (log time)."""
+    mix = Mixture(MixtureParams(dim=2, n=24, mass_ratio=1e3, gamma=1.0), comm=comm,
+                  T_ref=reference_temperatures(1.0, 1.0, 1.5, 0.5))
+    fL, fH = initial_data(mix, "bimodal", 1.0, 1.0, 1.5, 0.5, [0, 0], [0, 0])
+    r = runs.run_mixture(mix, "ap", fL, fH, time_levels(3000.0, 0.02, 1.05, 50.0))
+    if comm.rank != 0:
+        return
+    t = r["t"][1:]
+    _plot_series(path, "AP, m_H/m_L = 1000: temperatures", None,
+                 {"T_L": (t, r["T_L"][1:]), "T_H": (t, r["T_H"][1:])}, logx=True)
+    _plot_series(path.with_name(path.stem + "_dist.png"), "AP, m_H/m_L = 1000: ||f - M[f]||_1 / ||f||_1", None,
+                 {"light": (t, r["dist_L"][1:]), "heavy": (t, r["dist_H"][1:])}, logx=True, logy=True)
+    rprint(f"plots: {path}, {path.with_name(path.stem + '_dist.png')}", comm=comm)
 
 
 @check("boltzmann_slow", doc="3D BKW evolution N=32; AP vs full solver at m_H/m_L = 16, 100 (2D N=16, t <= 9)",
