@@ -34,8 +34,6 @@ from solvers.boltzmann import bkw, runs  # noqa: E402
 from solvers.boltzmann.ap_scheme import (Mixture, MixtureParams, initial_data,  # noqa: E402
                                          reference_temperatures, time_levels)
 from solvers.boltzmann.fast_spectral import FastSpectral, direct_spectral  # noqa: E402
-from solvers.boltzmann.mixture import CrossCollision  # noqa: E402
-from solvers.boltzmann.velocity import VelocityGrid  # noqa: E402
 
 N_DIR, N_RHO = 8, 8          # 3D: 2 * 8^2 = 128 directions on the sphere (64 evaluated by symmetry), 8 radii
 

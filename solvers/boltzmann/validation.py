@@ -13,7 +13,7 @@ from ..registry import CheckResult, check
 from . import moments as mo
 from . import runs
 from .ap_scheme import Mixture, MixtureParams, initial_data, reference_temperatures, time_levels
-from .fast_spectral import SPHERE_AREA, FastSpectral, conservative_projection
+from .fast_spectral import FastSpectral, conservative_projection
 from .mixture import CrossCollision
 from .velocity import VelocityGrid
 
