@@ -10,7 +10,6 @@ import numpy as np
 
 from ..parallel import rprint
 from ..registry import CheckResult, check
-from . import moments as mo
 from . import runs
 from .ap_scheme import Mixture, MixtureParams, initial_data, reference_temperatures, time_levels
 from .fast_spectral import FastSpectral, conservative_projection
