@@ -76,14 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args, comm) -> int:
     from . import case as casemod
-    from .parallel import UserError
+    from .parallel import UserError, stdout_is_terminal
     from .registry import RUNNERS, RunContext, schemas
 
     try:
         c = casemod.load(args.case, schemas())
     except casemod.CaseError as exc:
         raise UserError(f"{args.case}: {exc}") from None
-    ctx = RunContext(comm=comm, output=args.output, quiet=args.quiet or not sys.stdout.isatty())
+    ctx = RunContext(comm=comm, output=args.output, quiet=args.quiet or not stdout_is_terminal())
     RUNNERS[c.kind].run(c, ctx)
     return 0
 

@@ -5,6 +5,7 @@ hidden global communicator.
 """
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from typing import Any, Callable
@@ -21,6 +22,23 @@ def rprint(*args: Any, comm: MPI.Comm | None = None, file=None, **kw) -> None:
     comm = comm or MPI.COMM_WORLD
     if comm.rank == 0:
         print(*args, file=file or sys.stdout, flush=True, **kw)
+
+
+def stdout_is_terminal() -> bool:
+    """True when output goes to a terminal (progress bars on), false for files and pipes.
+
+    Open MPI hands every rank a pseudo-terminal even when ``mpirun``'s own output is
+    redirected, so under Open MPI the answer comes from the launcher's stdout.
+    """
+    if not sys.stdout.isatty():
+        return False
+    if "OMPI_COMM_WORLD_SIZE" in os.environ:
+        try:
+            target = os.readlink(f"/proc/{os.getppid()}/fd/1")
+        except OSError:
+            return True
+        return target.startswith(("/dev/pts", "/dev/tty"))
+    return True
 
 
 class UserError(Exception):

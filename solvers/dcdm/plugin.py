@@ -1,7 +1,6 @@
 """Registers the ``poisson_dcdm`` and ``dcdm_train`` case kinds and the ``train-dcdm`` command."""
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from meshes import Grid
 from .. import output
 from ..case import Bool, CaseError, Choice, Float, Int, Str, Table, load, mesh_section
 from ..ksp import SolverDiverged, reason_name
-from ..parallel import UserError, rprint
+from ..parallel import UserError, rprint, stdout_is_terminal
 from ..registry import RunContext, command, runner, schemas
 from . import validation  # noqa: F401  (registers the check)
 
@@ -220,6 +219,6 @@ def train_dcdm(args) -> int:
         raise UserError(f"{args.case}: {exc}") from None
     if case.kind != "dcdm_train":
         raise UserError(f"{args.case}: case.kind: must be 'dcdm_train' for train-dcdm, got {case.kind!r}")
-    ctx = RunContext(comm=comm, output=args.output, quiet=args.quiet or not sys.stdout.isatty())
+    ctx = RunContext(comm=comm, output=args.output, quiet=args.quiet or not stdout_is_terminal())
     run_train(case, ctx, resume=not args.restart)
     return 0
