@@ -323,7 +323,7 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
         sign = first_lobe_sign(psi)
     psi *= sign
     hist_np = {k: np.asarray(v, float) for k, v in hist.items()}
-    result = StateResult(n, float(e) * loss_fn.S, np.asarray(x_out, float), psi, count_nodes(psi),
+    result = StateResult(n, e.item() * loss_fn.S, np.asarray(x_out, float), psi, count_nodes(psi),
                          time.perf_counter() - t0, hist_np)
     return result, (psi_q * (sign / norm)).detach()
 
