@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -36,7 +37,7 @@ def _fmt(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
 
 
-class Spec:
+class Spec(ABC):
     """Base of all schema nodes: ``check(value, path)`` returns the typed value or raises."""
 
     default: Any = _MISSING
@@ -46,11 +47,13 @@ class Spec:
     def required(self) -> bool:
         return self.default is _MISSING
 
-    def check(self, value: Any, path: str) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def check(self, value: Any, path: str) -> Any:
+        """The validated, typed value; raises ``CaseError`` naming ``path``."""
 
-    def describe(self) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def describe(self) -> str:
+        """A short description of what is accepted (for messages and the schema doc)."""
 
 
 @dataclass
