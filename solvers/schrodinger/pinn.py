@@ -17,6 +17,11 @@ Training of state n (sequential, states 0..n-1 already found):
    Rayleigh quotient.
 3. L-BFGS rounds on the PINN loss, the integral by Gauss-Legendre rules of a different order each
    round (exact integration makes the least-squares E a second-order estimate, not a Monte Carlo one).
+4. Ritz polish: L-BFGS on the Ritz loss of 1., from the PINN solution (``ritz_polish`` iterations).
+The reported E is by default the Rayleigh quotient of the final ψ with high-order Gauss-Legendre
+quadrature per region (variational: error quadratic in ψ's error); the trained E is kept as
+``E_trained``. In outer regions with V > min V, h carries a factor exp(-κ|x - x_j|) (κ trainable) so
+the network only learns a slowly varying correction to the exponential tail.
 S = c (π/L)² + (max V - min V) scales energies. The number of interior nodes of the result is
 reported (Sturm: state n has n) as a check that the intended state was found.
 """
@@ -57,6 +62,10 @@ class PINNConfig:
     w_orth: float = 10.0
     w_ritz: float = 0.1                # Rayleigh-quotient term kept in the PINN loss (0: pure PINN)
     seed: int = 0
+    tails: str = "auto"                # "auto": exponential factor in the outer regions with V > min V | "off"
+    ritz_polish: int = 150             # final L-BFGS iterations on the Ritz loss (0: none)
+    energy: str = "rayleigh"           # reported E: "rayleigh" (quotient of the final ψ) | "trained"
+    energy_quadrature: int = 200       # Gauss-Legendre points per V-region for the final quotient
 
 
 @dataclass
@@ -70,6 +79,8 @@ class StateResult:
     nodes: int                                     # sign changes of ψ inside the box
     seconds: float
     history: dict = field(default_factory=dict)    # "loss", "E" per epoch / L-BFGS evaluation; "phase"
+    E_trained: float = float("nan")                # the trained scalar E of the PINN phases
+    E_rayleigh: float = float("nan")               # Rayleigh quotient of the final ψ (high-order GL)
 
 
 class MLP(torch.nn.Module):
@@ -115,6 +126,18 @@ class TrialFunction(torch.nn.Module):
         self.nets = torch.nn.ModuleList(nets)
         cx = pot.center                                       # h is matched outwards from this region
         self.anchor = next(i for i, (l, r) in enumerate(self.regions) if l <= cx < r)
+        # Exponential tail factor exp(-κ |x - x_j|) in the outermost regions where V > min V (decaying
+        # away from the inner edge x_j); κ trainable per network, initialised from the depth of the step
+        vmin = min(v for (_, _, v) in self.vregions)
+        self.tail: dict[int, int] = {}                        # region -> index into log_kappa
+        kappa0 = [1.0] * len(nets)
+        if cfg.networks == "per_region" and cfg.tails == "auto":
+            for i, (l, r, v) in enumerate(self.vregions):
+                if i != self.anchor and v > vmin and (i == 0 or i == len(self.vregions) - 1):
+                    self.tail[i] = self.owner[i]
+                    kappa0[self.owner[i]] = 0.7 * math.sqrt((v - vmin) / pot.c)
+        self.log_kappa = torch.nn.Parameter(torch.log(torch.tensor(kappa0, dtype=DTYPE)),
+                                            requires_grad=bool(self.tail))
 
     def _mirror_index(self, l: float, r: float) -> int | None:
         cx, tol = self.pot.center, 1e-12 * self.pot.length
@@ -150,9 +173,16 @@ class TrialFunction(torch.nn.Module):
         xj = torch.tensor([self.regions[region][1] if region < self.anchor else self.regions[region][0]],
                           dtype=DTYPE, requires_grad=True)
         with torch.enable_grad():                             # also under no_grad (evaluation)
-            gap = self._h(xj, nb) - self._raw(xj, region)
+            h_nb = self._h(xj, nb)
+            gap = h_nb - self._raw(xj, region)
             slope, = torch.autograd.grad(gap.sum(), xj, create_graph=True)
-        return out + gap + slope * (x - xj.detach())
+        if region not in self.tail:
+            return out + gap + slope * (x - xj.detach())
+        # h = f q with f = exp(-κ s (x - x_j)), s = ±1 pointing outwards: q(x_j) = h_nb, q' = h_nb' + κ s h_nb
+        kappa = torch.exp(self.log_kappa[self.tail[region]])
+        s = 1.0 if region > self.anchor else -1.0
+        dx = x - xj.detach()
+        return torch.exp(-kappa * s * dx) * (out + gap + (slope + kappa * s * h_nb) * dx)
 
     def forward(self, x: torch.Tensor, region: int) -> torch.Tensor:
         """ψ at points ``x`` lying in network region ``region``."""
@@ -245,6 +275,23 @@ class EigenLoss:
         return loss
 
 
+def rayleigh_energy(model: TrialFunction, m: int) -> float:
+    """R[ψ] = ∫(c ψ'² + V ψ²) / ∫ψ² of the trained ψ with m Gauss-Legendre points per V-region.
+
+    ψ is C¹ with ψ(x_a) = ψ(x_b) = 0 and smooth inside each region, so this per-region rule is exact
+    to rounding for m large; R is stationary at eigenfunctions: its error is quadratic in ψ's error.
+    """
+    gx, gw = np.polynomial.legendre.leggauss(m)
+    num = den = 0.0
+    for i, (l, r, v) in enumerate(model.vregions):
+        x = torch.tensor(l + 0.5 * (r - l) * (gx + 1), dtype=DTYPE)
+        w = torch.tensor(0.5 * (r - l) * gw, dtype=DTYPE)
+        psi, d1, _ = _derivatives(model, x, model.net_of[i])
+        num += float(torch.sum(w * (model.pot.c * d1 ** 2 + v * psi ** 2)).detach())
+        den += float(torch.sum(w * psi ** 2).detach())
+    return num / den
+
+
 def _adam(params: list, epochs: int, cfg: PINNConfig, step, bar) -> None:
     opt = torch.optim.Adam(params)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay ** (1.0 / max(epochs, 1)))
@@ -314,6 +361,21 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
         opt.step(closure)
         if bar:
             bar.update()
+    if cfg.ritz_polish > 0:
+        E_trained = e.item() * loss_fn.S
+        opt = torch.optim.LBFGS(list(model.parameters()), lr=1.0, max_iter=cfg.ritz_polish, history_size=50,
+                                tolerance_grad=1e-14, tolerance_change=1e-16, line_search_fn="strong_wolfe")
+
+        def ritz_closure():
+            opt.zero_grad()
+            loss = loss_fn.ritz()
+            hist["loss"].append(loss.item())
+            hist["E"].append(E_trained)
+            hist["phase"].append(3)
+            loss.backward()
+            return loss
+
+        opt.step(ritz_closure)
     if bar:
         bar.close()
     with torch.no_grad():
@@ -323,8 +385,10 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
         sign = first_lobe_sign(psi)
     psi *= sign
     hist_np = {k: np.asarray(v, float) for k, v in hist.items()}
-    result = StateResult(n, e.item() * loss_fn.S, np.asarray(x_out, float), psi, count_nodes(psi),
-                         time.perf_counter() - t0, hist_np)
+    E_trained = e.item() * loss_fn.S
+    E_rq = rayleigh_energy(model, cfg.energy_quadrature)
+    result = StateResult(n, E_rq if cfg.energy == "rayleigh" else E_trained, np.asarray(x_out, float), psi,
+                         count_nodes(psi), time.perf_counter() - t0, hist_np, E_trained, E_rq)
     return result, (psi_q * (sign / norm)).detach()
 
 

@@ -62,6 +62,14 @@ PINN = Table({
     "w_orth": Float(default=_DEFAULTS.w_orth, positive=True),
     "w_ritz": Float(default=_DEFAULTS.w_ritz, min=0.0, doc="Rayleigh-quotient term kept in the PINN loss"),
     "seed": Int(default=_DEFAULTS.seed, min=0),
+    "tails": Choice(("auto", "off"), default=_DEFAULTS.tails,
+                    doc="exp(-κ|x - x_j|) factor (κ trainable) in the outer regions where V > min V"),
+    "ritz_polish": Int(default=_DEFAULTS.ritz_polish, min=0,
+                       doc="final L-BFGS iterations on the Ritz loss (Rayleigh quotient + constraints)"),
+    "energy": Choice(("rayleigh", "trained"), default=_DEFAULTS.energy,
+                     doc="reported E: Rayleigh quotient of the final ψ (variational) or the trained scalar E"),
+    "energy_quadrature": Int(default=_DEFAULTS.energy_quadrature, min=4,
+                             doc="Gauss-Legendre points per region for the final Rayleigh quotient"),
     "threads": Int(default=1, min=1, doc="torch threads (pinned: results do not depend on the rank count)"),
 }, doc="network and training hyperparameters").optional()
 
@@ -133,7 +141,7 @@ def run_schrodinger(case, ctx: RunContext) -> dict:
            f"{'parity ansatz, ' if (pot.symmetric if cfg.parity == 'auto' else cfg.parity == 'on') else ''}"
            f"networks {cfg.networks}; PINN on rank 0 of {comm.size}", comm=comm)
     rprint(f"{'n':>2} {'E PINN':>18} {'E exact':>18} {'rel err':>9} {'E FD':>14} {'rel err':>9} "
-           f"{'ψ L2 err':>9} {'nodes':>5} {'time s':>7}", comm=comm)
+           f"{'ψ L2 err':>9} {'nodes':>5} {'time s':>7} {'E trained':>18} {'rel err':>9}", comm=comm)
     summary = {"E": [], "E_exact": E_ex.tolist(), "E_fd": fd.E.tolist(), "rel_err": [], "psi_err": []}
     for s in states:
         rel = abs(s.E - E_ex[s.n]) / abs(E_ex[s.n])
@@ -142,7 +150,8 @@ def run_schrodinger(case, ctx: RunContext) -> dict:
         summary["rel_err"].append(rel)
         summary["psi_err"].append(err)
         rprint(f"{s.n:>2} {s.E:18.12f} {E_ex[s.n]:18.12f} {rel:9.2e} {fd.E[s.n]:14.8f} "
-               f"{abs(fd.E[s.n] / E_ex[s.n] - 1):9.2e} {err:9.2e} {s.nodes:>5} {s.seconds:7.1f}", comm=comm)
+               f"{abs(fd.E[s.n] / E_ex[s.n] - 1):9.2e} {err:9.2e} {s.nodes:>5} {s.seconds:7.1f} "
+               f"{s.E_trained:18.12f} {abs(s.E_trained / E_ex[s.n] - 1):9.2e}", comm=comm)
         if s.nodes != s.n:
             rprint(f"warning: state {s.n} has {s.nodes} nodes (expected {s.n}): not the intended state", comm=comm)
     if pot.name == "finite_well":
@@ -153,6 +162,8 @@ def run_schrodinger(case, ctx: RunContext) -> dict:
                comm=comm)
     path = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.h5")
     datasets = {"x": x, "V": pot(x), "E": np.array(summary["E"]), "E_exact": E_ex, "E_fd": fd.E,
+                "E_trained": np.array([s.E_trained for s in states]),
+                "E_rayleigh": np.array([s.E_rayleigh for s in states]),
                 "psi": np.stack([s.psi for s in states]), "psi_exact": psi_ex,
                 "nodes": np.array([s.nodes for s in states]), "seconds": np.array([s.seconds for s in states])}
     for s in states:
