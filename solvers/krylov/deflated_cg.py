@@ -69,20 +69,7 @@ class DeflatedCG:
         max_it = ksp.getTolerances()[3]
         if not self.recycle or (self.W.shape[0] and self.W.shape[1] != ops.nloc):
             self.reset()
-        bl = b.getArray(readonly=True)
-        xl = x.getArray(readonly=True).copy() if ksp.getInitialGuessNonzero() else np.zeros(ops.nloc)
-        r = np.empty(ops.nloc)
-        if ksp.getInitialGuessNonzero():
-            ops.matvec(xl, r)
-            r[:] = bl - r
-        else:
-            r[:] = bl
-        rnorm = ops.norm(r)
-        ksp.setIterationNumber(0)
-        ksp.setResidualNorm(rnorm)
-        ksp.logConvergenceHistory(rnorm)
-        ksp.monitor(0, rnorm)
-        reason = ksp.callConvergenceTest(0, rnorm)
+        xl, r, rnorm, reason = ops.start(ksp, b, x)
         W = self.W
         kk = W.shape[0]
         st.recycled_dim = kk

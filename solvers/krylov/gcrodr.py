@@ -143,6 +143,24 @@ class _Ops:
     def norm(self, v: np.ndarray) -> float:
         return float(np.sqrt(self.allsum(np.array([v @ v]))[0]))
 
+    def start(self, ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec) -> tuple[np.ndarray, np.ndarray, float, int]:
+        """x0 (zero unless the initial guess is nonzero), r0 = b - A x0, ||r0||, and the
+        convergence test at iteration 0 (monitor and history record it)."""
+        bl = b.getArray(readonly=True)
+        xl = x.getArray(readonly=True).copy() if ksp.getInitialGuessNonzero() else np.zeros(self.nloc)
+        r = np.empty(self.nloc)
+        if ksp.getInitialGuessNonzero():
+            self.matvec(xl, r)
+            r[:] = bl - r
+        else:
+            r[:] = bl
+        rnorm = self.norm(r)
+        ksp.setIterationNumber(0)
+        ksp.setResidualNorm(rnorm)
+        ksp.logConvergenceHistory(rnorm)
+        ksp.monitor(0, rnorm)
+        return xl, r, rnorm, ksp.callConvergenceTest(0, rnorm)
+
     def destroy(self) -> None:
         self.xin.destroy()
         self.yout.destroy()
@@ -213,20 +231,8 @@ class GCRODR:
         max_it = ksp.getTolerances()[3]
         if not self.recycle or (self.recycled_dim and self.Y.shape[1] != ops.nloc):
             self.reset()                                  # cold: deflated restarts within this solve only
+        xl, r, rnorm0, reason = ops.start(ksp, b, x)
         bl = b.getArray(readonly=True)
-        xl = x.getArray(readonly=True).copy() if ksp.getInitialGuessNonzero() else np.zeros(ops.nloc)
-        r = np.empty(ops.nloc)
-        if ksp.getInitialGuessNonzero():
-            ops.matvec(xl, r)
-            r[:] = bl - r
-        else:
-            r[:] = bl
-        rnorm0 = ops.norm(r)
-        ksp.setIterationNumber(0)
-        ksp.setResidualNorm(rnorm0)
-        ksp.logConvergenceHistory(rnorm0)
-        ksp.monitor(0, rnorm0)
-        reason = ksp.callConvergenceTest(0, rnorm0)
         its, first = 0, True
         if not reason and self.recycled_dim:
             key = self._op_key
