@@ -24,14 +24,11 @@ atol) (``KSP_NORM_UNPRECONDITIONED``), as for every solver in the recycling benc
 """
 from __future__ import annotations
 
-import atexit
-import weakref
-
 import numpy as np
 import scipy.linalg as sla
 from petsc4py import PETSc
 
-from .gcrodr import SolveStats, _Ops
+from .gcrodr import SolveStats, _Ops, destroy_at_exit
 
 
 class DeflatedCG:
@@ -182,17 +179,5 @@ def make_deflated_cg_ksp(A: PETSc.Mat, k: int = 10, l: int = 20, pc_type: str = 
     ksp.setTolerances(rtol=rtol, atol=atol, max_it=max_it)
     ksp.setInitialGuessNonzero(initial_guess_nonzero)
     ksp.setFromOptions()
-    _LIVE.append(weakref.ref(ksp))
+    destroy_at_exit(ksp)
     return ksp
-
-
-_LIVE: list[weakref.ref] = []
-
-
-@atexit.register
-def _destroy_live() -> None:
-    """Destroy deflated-CG KSPs alive at exit before PETSc finalises (see gcrodr._destroy_live)."""
-    for ref in _LIVE:
-        ksp = ref()
-        if ksp is not None and ksp.handle:
-            ksp.destroy()

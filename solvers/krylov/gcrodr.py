@@ -435,16 +435,21 @@ def make_gcrodr_ksp(A: PETSc.Mat, m: int = 40, k: int = 20, pc_type: str = "none
     ksp.setInitialGuessNonzero(initial_guess_nonzero)
     if from_options:
         ksp.setFromOptions()
-    _LIVE.append(weakref.ref(ksp))
+    destroy_at_exit(ksp)
     return ksp
 
 
 _LIVE: list[weakref.ref] = []
 
 
+def destroy_at_exit(ksp: PETSc.KSP) -> None:
+    """Register a Python KSP to be destroyed at exit, before PETSc finalises."""
+    _LIVE.append(weakref.ref(ksp))
+
+
 @atexit.register
 def _destroy_live() -> None:
-    """Destroy GCRO-DR KSPs still alive at exit before PETSc finalises (a Python KSP destroyed
+    """Destroy registered Python KSPs still alive at exit before PETSc finalises (a Python KSP destroyed
     by the garbage collector after PetscFinalize crashes). Create yours with
     :func:`make_gcrodr_ksp` or call ``ksp.destroy()`` yourself."""
     for ref in _LIVE:
