@@ -27,6 +27,8 @@ in any order or on any worker.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Sequence
 
@@ -54,7 +56,7 @@ def sample_seed(family_seed: int, index: int, tag: int = 0) -> int:
     return int(np.random.SeedSequence([int(family_seed), int(index), int(tag)]).generate_state(1)[0])
 
 
-class Family:
+class Family(ABC):
     """Base class: a seed-reproducible sequence of linear systems on a fixed grid shape.
 
     Subclasses set ``name``, ``spd``, ``OPTIONS`` (name -> default) and implement
@@ -121,8 +123,9 @@ class Family:
             mask[tuple(idx)] = True
         return mask
 
-    def _draw(self, sample: Sample) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _draw(self, sample: Sample) -> None:
+        """Fill ``sample.fields`` / ``sample.scalars`` from the sample's seed."""
 
     def _assemble(self, grid: Grid, sample: Sample) -> tuple[DirichletOperator, PETSc.Vec]:
         kappa = grid.scatter(sample.fields["kappa"])
