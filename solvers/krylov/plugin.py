@@ -69,6 +69,7 @@ SCHEMA = Table({
         "l": Int(default=20, min=1, doc="deflated CG: search directions kept for the Ritz update"),
         "recycle": Bool(default=True, doc="carry the recycled space from system to system"),
         "guard": Bool(default=False, doc="GCRO-DR: drop a recycled space after a solve it made dearer"),
+        "update_every": Int(default=1, min=1, doc="GCRO-DR: update the recycled space after every n-th cycle"),
         "pc_type": Str(default="none", doc="PETSc PC (right preconditioning; -pc_type overrides)"),
         "pc_reuse": Bool(default=False, doc="reuse the PC set up on the first system"),
         "warm_start": Bool(default=False, doc="initial guess = previous solution (default zero)"),
@@ -91,7 +92,7 @@ def run_recycle(case, ctx: RunContext) -> dict:
     family = make_family(fam_cfg["name"], shape, fam_cfg["seed"], **_options(fam_cfg))
     grid = Grid(shape, comm=comm)
     spec = SolverSpec(method=sol["method"], m=sol["m"], k=sol["k"], l=sol["l"], recycle=sol["recycle"], guard=sol["guard"],
-                      pc_type=sol["pc_type"], pc_reuse=sol["pc_reuse"], warm_start=sol["warm_start"],
+                      update_every=sol["update_every"], pc_type=sol["pc_type"], pc_reuse=sol["pc_reuse"], warm_start=sol["warm_start"],
                       rtol=sol["rtol"], atol=sol["atol"], max_it=sol["max_it"])
     rprint(f"recycle: {fam_cfg['samples']} x {family.name} on {'x'.join(map(str, shape))} "
            f"({grid.size} unknowns), {comm.size} rank(s), {spec.label()}, sort = {case['sort']['method']}",

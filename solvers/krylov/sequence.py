@@ -37,6 +37,7 @@ class SolverSpec:
     l: int = 20                    # deflated CG: search directions kept for the Ritz update  # noqa: E741
     recycle: bool = True           # carry the recycled space from system to system
     guard: bool = False            # GCRO-DR: drop a recycled space that made a solve dearer
+    update_every: int = 1          # GCRO-DR: harmonic Ritz update after every n-th cycle
     pc_type: str = "none"
     pc_reuse: bool = False         # keep the PC set up on the first system for all
     warm_start: bool = False       # x0 = previous solution in solve order (else 0)
@@ -47,7 +48,7 @@ class SolverSpec:
 
     def __post_init__(self):
         if self.method == "gcrodr":
-            check_parameters(self.m, self.k)
+            check_parameters(self.m, self.k, self.update_every)
 
     def label(self) -> str:
         base = f"GCRO-DR({self.m},{self.k})" if self.method == "gcrodr" else f"DCG({self.k},{self.l})" \
@@ -57,6 +58,8 @@ class SolverSpec:
             base += " no-recycle"
         if self.method == "gcrodr" and self.guard:
             base += " guarded"
+        if self.method == "gcrodr" and self.update_every > 1:
+            base += f" update/{self.update_every}"
         if self.pc_type != "none":
             base += f"+{self.pc_type.upper()}" + (" reused" if self.pc_reuse else "")
         return base + (" warm" if self.warm_start else "")
@@ -67,7 +70,8 @@ def make_solver(spec: SolverSpec, A: PETSc.Mat) -> PETSc.KSP:
     if spec.method == "gcrodr":
         ksp = make_gcrodr_ksp(A, spec.m, spec.k, pc_type=spec.pc_type, rtol=spec.rtol, atol=spec.atol,
                               max_it=spec.max_it, recycle=spec.recycle, prefix=spec.prefix,
-                              initial_guess_nonzero=spec.warm_start, guard=spec.guard)
+                              initial_guess_nonzero=spec.warm_start, guard=spec.guard,
+                              update_every=spec.update_every)
     elif spec.method == "dcg":
         ksp = make_deflated_cg_ksp(A, spec.k, spec.l, pc_type=spec.pc_type, rtol=spec.rtol, atol=spec.atol,
                                    max_it=spec.max_it, recycle=spec.recycle, prefix=spec.prefix,
