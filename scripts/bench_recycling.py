@@ -2,27 +2,33 @@
 
 All variants of a group solve the same systems (same family, seed, grid) in one run, with the
 same convergence test ||b - A x||_2 <= 1e-8 ||b||_2 (unpreconditioned norm, relative to ||b||
-for cold and warm starts alike), max_it 10000. Every solution's true residual is recomputed;
+for cold and warm starts alike), max_it 10000 (--max-it). Every solution's true residual is recomputed;
 variants that hit max_it are flagged (their ratios are then lower bounds, not speed-ups).
 
 Variants (letters from issue #3):
   (a) GMRES(40) cold                 (b) GMRES(40) warm-started from the previous solution (SKR order)
-  (c) CG+GAMG (fresh per system), CG+GAMG (first system's setup reused), CG+ICC  [SPD]
+  (c) CG+GAMG (fresh per system), CG+GAMG (first system's setup reused), CG+ICC, and both with
+      one shared Mat (GAMG then keeps system 1's prolongators, recomputes RAP)   [SPD]
       GMRES(40)+GAMG fresh / reused                                              [Helmholtz]
   (d) GCRO-DR(40,20) unsorted        (e) SKR-sorted GCRO-DR(40,20)
-  (f) sorted GCRO-DR(40,20) + the preconditioner of (c) (fresh and reused)
+  (e') (e) with the recycled space updated after every third cycle only
+  (f) sorted GCRO-DR(40,20) + the preconditioner of (c) (fresh, reused, shared matrix)
   (g) SciPy gcrotmk(m=40, k=20) with its CU space recycled (serial, discard_C), SKR order
   (h) deflated PCG with a recycled Ritz space (SPD; Saad et al. 2000), SKR order
   (-) GCRO-DR without recycling across systems (deflated restarts within each solve only)
   "guarded": GCRO-DR drops a recycled space after a solve that cost more than the last cold one
 Times are KSP setup + solve summed over the systems (assembly excluded); sorted variants
-include the sort. With --np2 the (e)/(f) variants of the first Darcy group are rerun under
-mpirun -n 2 and compared with np = 1.
+include the sort. The (e)/(f) variants of the first Darcy group are rerun under mpirun -n 2
+and compared with np = 1 (--no-np2 skips it).
 
-    python scripts/bench_recycling.py --quick          # smoke run, ~1 minute
-    python scripts/bench_recycling.py                  # Darcy 129²x30 (all), 257²x8 (c, f, h), Helmholtz
-                                                       # 129²x20, stall check 3, np=2 rerun: ~10-15 min
-    python scripts/bench_recycling.py --issue-sizes    # issue #3 sizes (over an hour on 2 shared cores)
+    python scripts/bench_recycling.py --quick     # smoke run, ~1.5 minutes
+    python scripts/bench_recycling.py             # issue #3 sizes: Darcy 129²x100 (all variants),
+                                                  # 257²x30 (c, e, f, g, h), Helmholtz 129²x50, np=2 rerun
+    python scripts/bench_recycling.py --darcy 257:4:abe --helmholtz --no-np2 --max-it 100000
+                                                  # the unpreconditioned GMRES(40) baselines at 257²
+
+Unpreconditioned GMRES(40) ((a), (b)) stalls at 257²: it hits 10,000 iterations on every system
+(12.6 s each), so the default 257² group leaves (a), (b), (d) and (-) out (see docs/recycling.md).
 """
 from __future__ import annotations
 
@@ -47,14 +53,20 @@ def _spec_table():
         ("c", "CG+GAMG", "none", S("cg", pc_type="gamg")),
         ("c", "CG+GAMG reused", "none", S("cg", pc_type="gamg", pc_reuse=True)),
         ("c", "CG+ICC", "none", S("cg", pc_type="icc")),
+        ("c", "CG+GAMG shared matrix", "none", S("cg", pc_type="gamg", shared_matrix=True)),
+        ("c", "CG+ICC shared matrix", "none", S("cg", pc_type="icc", shared_matrix=True)),
         ("d", "GCRO-DR(40,20) unsorted", "none", S("gcrodr")),
         ("e", "GCRO-DR(40,20) SKR", "skr", S("gcrodr")),
+        ("e'", "GCRO-DR(40,20) SKR, update/3", "skr", S("gcrodr", update_every=3)),
         ("-", "GCRO-DR(40,20) no recycling", "none", S("gcrodr", recycle=False)),
         ("f", "GCRO-DR(40,20)+GAMG SKR", "skr", S("gcrodr", pc_type="gamg")),
         ("f", "GCRO-DR(40,20)+GAMG reused SKR", "skr", S("gcrodr", pc_type="gamg", pc_reuse=True)),
         ("h", "deflated CG(20,40)+ICC SKR", "skr", S("dcg", k=20, l=40, pc_type="icc")),
         ("h", "deflated CG(10,20)+GAMG SKR", "skr", S("dcg", k=10, l=20, pc_type="gamg")),
         ("h", "deflated CG(10,20)+GAMG reused SKR", "skr", S("dcg", k=10, l=20, pc_type="gamg", pc_reuse=True)),
+        ("h", "deflated CG(10,20)+GAMG shared m. SKR", "skr",
+         S("dcg", k=10, l=20, pc_type="gamg", shared_matrix=True)),
+        ("f", "GCRO-DR(40,20)+GAMG shared m. SKR", "skr", S("gcrodr", pc_type="gamg", shared_matrix=True)),
         ("g", "SciPy gcrotmk(40,20) recycled", "skr", "scipy"),
     ]
     helm = [
@@ -63,8 +75,6 @@ def _spec_table():
         ("-", "GCRO-DR(40,20)+GAMG no recycling", "none", S("gcrodr", pc_type="gamg", recycle=False)),
         ("d", "GCRO-DR(40,20)+GAMG unsorted", "none", S("gcrodr", pc_type="gamg")),
         ("f", "GCRO-DR(40,20)+GAMG SKR", "skr", S("gcrodr", pc_type="gamg")),
-        ("f", "GCRO-DR(40,20)+GAMG reused SKR", "skr", S("gcrodr", pc_type="gamg", pc_reuse=True)),
-        ("d", "GCRO-DR(40,20)+GAMG unsorted guarded", "none", S("gcrodr", pc_type="gamg", guard=True)),
         ("f", "GCRO-DR(40,20)+GAMG SKR guarded", "skr", S("gcrodr", pc_type="gamg", guard=True)),
     ]
     stall = [
@@ -117,7 +127,8 @@ def run_scipy(family, grid, n: int, ordering: str, rtol: float, max_it: int) -> 
             "failures": fails, "max_residual": worst, "per_system": []}
 
 
-def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet: bool, seed: int = 0) -> list[dict]:
+def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet: bool, seed: int = 0,
+              max_it: int = 10000) -> list[dict]:
     from solvers.krylov.sequence import solve_sequence
     from solvers.parallel import rprint
     from solvers.poisson.families import make_family
@@ -130,10 +141,11 @@ def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet:
         if spec == "scipy":
             if comm.size > 1:
                 continue
-            r = run_scipy(family, grid, n, ordering, 1e-8, 10000)
+            r = run_scipy(family, grid, n, ordering, 1e-8, max_it)
         else:
             if spec.pc_type == "icc" and comm.size > 1:      # ICC is serial (bjacobi+icc in parallel)
                 continue
+            spec.max_it = max_it
             res = solve_sequence(family, grid, spec, n=n, ordering=ordering, progress=not quiet)
             r = {"iterations": res.iterations, "matvecs": res.matvecs,
                  "pc_applies": sum(x.pc_applies for x in res.records),
@@ -175,30 +187,26 @@ def _group(text: str) -> tuple[int, int, str]:
     parts = text.split(":")
     if len(parts) not in (2, 3):
         raise SystemExit(f"group {text!r}: expected N:systems or N:systems:letters (e.g. 257:10:cf-)")
-    return int(parts[0]), int(parts[1]), parts[2] if len(parts) == 3 else "abcdefgh-"
+    return int(parts[0]), int(parts[1]), parts[2] if len(parts) == 3 else "abcde'fgh-"
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--darcy", nargs="*", default=["129:30", "257:8:cfh"],
+    p.add_argument("--darcy", nargs="*", default=["129:100", "257:30:cefgh"],
                    help="N:systems[:letters] Darcy groups (N² nodes; letters: variants to run)")
-    p.add_argument("--helmholtz", nargs="*", default=["129:20"], help="N:systems[:letters] Helmholtz groups")
-    p.add_argument("--stall", type=int, default=3,
+    p.add_argument("--helmholtz", nargs="*", default=["129:50"], help="N:systems[:letters] Helmholtz groups")
+    p.add_argument("--max-it", type=int, default=10000, help="iteration cap per system (all variants)")
+    p.add_argument("--stall", type=int, default=0,
                    help="Helmholtz systems for the unpreconditioned stall check (0: skip)")
     p.add_argument("--no-np2", dest="np2", action="store_false",
                    help="skip the mpirun -n 2 rerun of (e), (f) on the first Darcy group")
-    p.add_argument("--quick", action="store_true", help="smoke run: small grids, few systems (~1 minute)")
-    p.add_argument("--issue-sizes", action="store_true",
-                   help="issue #3 sizes: Darcy 129²x100 and 257²x30 (all variants), Helmholtz 129²x50, "
-                        "stall check 5 (over an hour on 2 shared cores)")
+    p.add_argument("--quick", action="store_true", help="smoke run: small grids, few systems (~1.5 minutes)")
     p.add_argument("--json", default=str(ROOT / "results" / "recycling.json"))
     p.add_argument("--child", default="", help=argparse.SUPPRESS)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     args = p.parse_args()
     if args.quick:
         args.darcy, args.helmholtz, args.stall = ["65:8"], ["65:6"], 2
-    if args.issue_sizes:
-        args.darcy, args.helmholtz, args.stall = ["129:100", "257:30"], ["129:50"], 5
 
     import petsc4py
     petsc4py.init(sys.argv[:1])
@@ -211,7 +219,7 @@ def main() -> int:
     if args.child:                                        # np = 2 rerun of (e), (f)
         n_, k_, _ = _group(args.child)
         rows = run_group(f"Darcy {n_}² np={comm.size}", "darcy_exp", (n_, n_), k_,
-                         [v for v in darcy if v[0] in "ef"], comm, True)
+                         [v for v in darcy if v[0] in "ef"], comm, True, max_it=args.max_it)
         if comm.rank == 0:
             Path(args.json).write_text(json.dumps(rows))
         return 0
@@ -222,20 +230,21 @@ def main() -> int:
         n_, k_, only = _group(g)
         rprint(f"Darcy K = exp(GRF(2.5, 7)), {n_}² nodes, {k_} systems", comm=comm)
         rows += run_group(f"Darcy {n_}²", "darcy_exp", (n_, n_), k_, [v for v in darcy if v[0] in only],
-                          comm, quiet)
+                          comm, quiet, max_it=args.max_it)
     for g in args.helmholtz:
         n_, k_, only = _group(g)
         rprint(f"Helmholtz k ~ U(15, 25), {n_}² nodes, {k_} systems", comm=comm)
         rows += run_group(f"Helmholtz {n_}²", "helmholtz", (n_, n_), k_, [v for v in helm if v[0] in only],
-                          comm, quiet)
+                          comm, quiet, max_it=args.max_it)
         if args.stall:
             rprint(f"Helmholtz without preconditioner, first {args.stall} systems", comm=comm)
-            rows += run_group(f"Helmholtz {n_}² no PC", "helmholtz", (n_, n_), args.stall, stall, comm, quiet)
+            rows += run_group(f"Helmholtz {n_}² no PC", "helmholtz", (n_, n_), args.stall, stall, comm, quiet,
+                              max_it=args.max_it)
     if args.np2 and args.darcy and comm.size == 1:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "np2.json"
             cmd = ["mpirun", "-n", "2", "--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
-            cmd += [sys.executable, __file__, "--child", args.darcy[0], "--json", str(out)]
+            cmd += [sys.executable, __file__, "--child", args.darcy[0], "--json", str(out), "--max-it", str(args.max_it)]
             rprint(f"np = 2 rerun of (e), (f): {' '.join(cmd)}", comm=comm)
             subprocess.run(cmd, check=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
             rows += json.loads(out.read_text())

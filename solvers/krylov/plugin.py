@@ -73,6 +73,8 @@ SCHEMA = Table({
         "pc_type": Str(default="none", doc="PETSc PC (right preconditioning; -pc_type overrides)"),
         "pc_reuse": Bool(default=False, doc="reuse the PC set up on the first system"),
         "warm_start": Bool(default=False, doc="initial guess = previous solution (default zero)"),
+        "shared_matrix": Bool(default=False, doc="copy every A_i into one Mat: PETSc keeps pattern-keyed PC setup "
+                              "data (GAMG: first system's prolongators; fails on Helmholtz)"),
         "rtol": Float(default=1e-8, positive=True, max=1.0, doc="||b - A x|| <= rtol ||b||"),
         "atol": Float(default=1e-50, positive=True, doc="absolute tolerance"),
         "max_it": Int(default=10000, min=1, doc="iterations per system"),
@@ -92,7 +94,7 @@ def run_recycle(case, ctx: RunContext) -> dict:
     family = make_family(fam_cfg["name"], shape, fam_cfg["seed"], **_options(fam_cfg))
     grid = Grid(shape, comm=comm)
     spec = SolverSpec(method=sol["method"], m=sol["m"], k=sol["k"], l=sol["l"], recycle=sol["recycle"], guard=sol["guard"],
-                      update_every=sol["update_every"], pc_type=sol["pc_type"], pc_reuse=sol["pc_reuse"], warm_start=sol["warm_start"],
+                      update_every=sol["update_every"], pc_type=sol["pc_type"], pc_reuse=sol["pc_reuse"], warm_start=sol["warm_start"], shared_matrix=sol["shared_matrix"],
                       rtol=sol["rtol"], atol=sol["atol"], max_it=sol["max_it"])
     rprint(f"recycle: {fam_cfg['samples']} x {family.name} on {'x'.join(map(str, shape))} "
            f"({grid.size} unknowns), {comm.size} rank(s), {spec.label()}, sort = {case['sort']['method']}",
