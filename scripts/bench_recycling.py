@@ -9,7 +9,7 @@ Variants (letters from issue #3):
   (a) GMRES(40) cold                 (b) GMRES(40) warm-started from the previous solution (SKR order)
   (c) CG+GAMG (fresh per system), CG+GAMG (first system's setup reused), CG+ICC, and both with
       one shared Mat (GAMG then keeps system 1's prolongators, recomputes RAP)   [SPD]
-      GMRES(40)+GAMG fresh / reused                                              [Helmholtz]
+      GMRES(40)+GAMG fresh / reused, GMRES(80)+GAMG (no restarts in practice)   [Helmholtz]
   (d) GCRO-DR(40,20) unsorted        (e) SKR-sorted GCRO-DR(40,20)
   (e') (e) with the recycled space updated after every third cycle only
   (f) sorted GCRO-DR(40,20) + the preconditioner of (c) (fresh, reused, shared matrix)
@@ -72,10 +72,12 @@ def _spec_table():
     helm = [
         ("c", "GMRES(40)+GAMG", "none", S("gmres", m=40, pc_type="gamg")),
         ("c", "GMRES(40)+GAMG reused", "none", S("gmres", m=40, pc_type="gamg", pc_reuse=True)),
+        ("c", "GMRES(80)+GAMG", "none", S("gmres", m=80, pc_type="gamg")),
         ("-", "GCRO-DR(40,20)+GAMG no recycling", "none", S("gcrodr", pc_type="gamg", recycle=False)),
         ("d", "GCRO-DR(40,20)+GAMG unsorted", "none", S("gcrodr", pc_type="gamg")),
         ("f", "GCRO-DR(40,20)+GAMG SKR", "skr", S("gcrodr", pc_type="gamg")),
         ("f", "GCRO-DR(40,20)+GAMG SKR guarded", "skr", S("gcrodr", pc_type="gamg", guard=True)),
+        ("f", "GCRO-DR(80,20)+GAMG SKR", "skr", S("gcrodr", m=80, k=20, pc_type="gamg")),
     ]
     stall = [
         ("a", "GMRES(40) cold", "none", S("gmres", m=40)),

@@ -163,3 +163,38 @@ def test_deflated_cg_case_same_on_one_and_two_ranks(tmp_path):
             data[n] = (h5["u"][()], h5["stats/iterations"][()])
     assert np.abs(data[1][0] - data[2][0]).max() <= 1e-7 * np.abs(data[1][0]).max()
     assert np.abs(data[1][1] - data[2][1]).max() <= 2
+
+
+def test_shared_matrix_gives_the_same_solutions():
+    """shared_matrix copies each A_i into one Mat; the answers and residuals must not change."""
+    from solvers.poisson.families import make_family
+    fam = make_family("darcy_exp", (33, 33), seed=3)
+    grid = Grid((33, 33))
+    own = solve_sequence(fam, grid, SolverSpec("cg", pc_type="gamg"), n=4, ordering="skr", keep_solutions=True)
+    shared = solve_sequence(fam, grid, SolverSpec("cg", pc_type="gamg", shared_matrix=True), n=4, ordering="skr",
+                            keep_solutions=True)
+    assert not own.failures and not shared.failures and shared.max_residual <= 1.01e-8
+    for key, u in own.solutions.items():
+        assert np.abs(shared.solutions[key] - u).max() <= 1e-6 * np.abs(u).max()
+
+
+def test_shared_matrix_refuses_a_different_pattern():
+    from petsc4py import PETSc
+    from solvers.krylov.sequence import _shared_matrix
+    a = PETSc.Mat().createAIJ([3, 3], nnz=3)
+    for i in range(3):
+        a.setValue(i, i, 2.0)
+    a.assemble()
+    b = PETSc.Mat().createAIJ([3, 3], nnz=3)
+    for i in range(3):
+        b.setValue(i, i, 3.0)
+    b.setValue(0, 2, 1.0)
+    b.assemble()
+    shared = _shared_matrix(None, a)
+    same = _shared_matrix(shared, a)
+    assert same is shared
+    other = _shared_matrix(shared, b)              # pattern differs: a fresh copy of b
+    assert other is not shared and other.getValue(0, 2) == 1.0 and not shared.handle
+    other.destroy()
+    a.destroy()
+    b.destroy()
