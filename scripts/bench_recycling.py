@@ -184,6 +184,27 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def markdown(rows: list[dict]) -> str:
+    """The same totals and ratios as :func:`table`, as Markdown tables (for the docs)."""
+    out = []
+    for g in dict.fromkeys(r["group"] for r in rows):
+        rs = [r for r in rows if r["group"] == g]
+        a = next((r for r in rs if r["variant"] == "a"), None)
+        cs = [r for r in rs if r["variant"] == "c" and not r["failures"]]
+        best_c = min(cs, key=lambda r: r["seconds"]) if cs else None
+        out.append(f"\n{g}, {rs[0]['systems']} systems, np = {rs[0]['np']}"
+                   + (f"; best (c) = {best_c['label']}" if best_c else "") + "\n")
+        out.append("| | variant | iterations | matvecs | PC | time [s] | its/(a) | (a)/t | best(c)/t | max_it | max res |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in rs:
+            ia = f"{r['iterations'] / a['iterations']:.3f}" if a else "-"
+            ta = f"{a['seconds'] / r['seconds']:.2f}" if a else "-"
+            tc = f"{best_c['seconds'] / r['seconds']:.2f}" if best_c else "-"
+            out.append(f"| {r['variant']} | {r['label']} | {r['iterations']:,} | {r['matvecs']:,} | {r['pc_applies']:,} | "
+                       f"{r['seconds']:.2f} | {ia} | {ta} | {tc} | {r['failures']} | {r['max_residual']:.1e} |")
+    return "\n".join(out)
+
+
 def _group(text: str) -> tuple[int, int, str]:
     """'N:systems[:letters]' -> (N, systems, variant letters to run; default all, '-' = no recycling)."""
     parts = text.split(":")
@@ -204,9 +225,13 @@ def main() -> int:
                    help="skip the mpirun -n 2 rerun of (e), (f) on the first Darcy group")
     p.add_argument("--quick", action="store_true", help="smoke run: small grids, few systems (~1.5 minutes)")
     p.add_argument("--json", default=str(ROOT / "results" / "recycling.json"))
+    p.add_argument("--markdown", metavar="JSON", help="print the tables of an earlier run as Markdown and exit")
     p.add_argument("--child", default="", help=argparse.SUPPRESS)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     args = p.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())["rows"]))
+        return 0
     if args.quick:
         args.darcy, args.helmholtz, args.stall = ["65:8"], ["65:6"], 2
 
