@@ -21,7 +21,7 @@ Times are KSP setup + solve summed over the systems (assembly excluded); sorted 
 include the sort. The (e)/(f) variants of the first Darcy group are rerun under mpirun -n 2
 and compared with np = 1 (--no-np2 skips it).
 
-    python scripts/bench_recycling.py --quick     # smoke run, ~1.5 minutes
+    python scripts/bench_recycling.py --quick     # smoke run, ~15 s
     python scripts/bench_recycling.py             # issue #3 sizes: Darcy 129²x100 (all variants),
                                                   # 257²x30 (c, e, f, g, h), Helmholtz 129²x50, np=2 rerun
     python scripts/bench_recycling.py --darcy 257:4:abe --helmholtz --no-np2 --max-it 100000
@@ -223,7 +223,7 @@ def main() -> int:
                    help="Helmholtz systems for the unpreconditioned stall check (0: skip)")
     p.add_argument("--no-np2", dest="np2", action="store_false",
                    help="skip the mpirun -n 2 rerun of (e), (f) on the first Darcy group")
-    p.add_argument("--quick", action="store_true", help="smoke run: small grids, few systems (~1.5 minutes)")
+    p.add_argument("--quick", action="store_true", help="smoke run: small grids, few systems (~15 s)")
     p.add_argument("--json", default=str(ROOT / "results" / "recycling.json"))
     p.add_argument("--markdown", metavar="JSON", help="print the tables of an earlier run as Markdown and exit")
     p.add_argument("--child", default="", help=argparse.SUPPRESS)
@@ -233,7 +233,7 @@ def main() -> int:
         print(markdown(json.loads(Path(args.markdown).read_text())["rows"]))
         return 0
     if args.quick:
-        args.darcy, args.helmholtz, args.stall = ["65:8"], ["65:6"], 2
+        args.darcy, args.helmholtz = ["65:8"], ["65:6"]
 
     import petsc4py
     petsc4py.init(sys.argv[:1])

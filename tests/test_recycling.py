@@ -15,7 +15,7 @@ from solvers.krylov.skr_sort import (distance_matrix, greedy_order, hilbert_inde
                                      skr_greedy)
 from solvers.poisson.families import DarcyExp, Sample
 
-from conftest import run_cli
+from conftest import run_cli, run_script
 
 
 class SlowDarcy(DarcyExp):
@@ -198,3 +198,23 @@ def test_shared_matrix_refuses_a_different_pattern():
     other.destroy()
     a.destroy()
     b.destroy()
+
+
+@pytest.mark.mpi
+def test_benchmark_smoke_run_converges_everywhere(tmp_path):
+    """bench_recycling --quick: every variant (np = 1 and the np = 2 rerun) reaches rtol 1e-8
+    in the true residual without max_it; recycling beats cold GMRES(40) in iterations."""
+    import json
+
+    from conftest import ROOT  # noqa: E402
+    out = tmp_path / "quick.json"
+    proc = run_script(ROOT / "scripts" / "bench_recycling.py", ["--quick", "--stall", "0", "-q", "--json", str(out)],
+                      timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["np"] for r in rows} == {1, 2}
+    assert all(r["failures"] == 0 and r["max_residual"] <= 1.01e-8 for r in rows)
+    darcy = {r["label"]: r for r in rows if r["group"] == "Darcy 65²"}
+    assert darcy["GCRO-DR(40,20) SKR"]["iterations"] <= 0.3 * darcy["GMRES(40) cold"]["iterations"]
+    assert "| e | GCRO-DR(40,20) SKR |" in run_script(ROOT / "scripts" / "bench_recycling.py",
+                                                      ["--markdown", str(out)]).stdout
