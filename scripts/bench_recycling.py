@@ -162,22 +162,29 @@ def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet:
     return rows
 
 
-def table(rows: list[dict]) -> str:
-    """Totals and ratios per group: vs (a) (if present) and vs the best (c) in wall time."""
-    out = []
+def _groups(rows: list[dict]):
+    """Per group: (name, rows, ratios) with ratios[i] = (its/(a), (a)/t, best(c)/t) as strings,
+    and the best (c): the fastest (c) variant without max_it hits."""
     for g in dict.fromkeys(r["group"] for r in rows):
         rs = [r for r in rows if r["group"] == g]
         a = next((r for r in rs if r["variant"] == "a"), None)
         cs = [r for r in rs if r["variant"] == "c" and not r["failures"]]
         best_c = min(cs, key=lambda r: r["seconds"]) if cs else None
+        ratios = [(f"{r['iterations'] / a['iterations']:.3f}" if a else "-",
+                   f"{a['seconds'] / r['seconds']:.2f}" if a else "-",
+                   f"{best_c['seconds'] / r['seconds']:.2f}" if best_c else "-") for r in rs]
+        yield g, rs, ratios, best_c
+
+
+def table(rows: list[dict]) -> str:
+    """Totals and ratios per group: vs (a) (if present) and vs the best (c) in wall time."""
+    out = []
+    for g, rs, ratios, best_c in _groups(rows):
         out.append(f"\n{g}  ({rs[0]['systems']} systems, {rs[0]['family']} {'x'.join(map(str, rs[0]['shape']))}, "
                    f"np = {rs[0]['np']}; best (c) = {best_c['label'] if best_c else '-'})")
         out.append(f"{'':2}{'variant':36s}{'iterations':>11}{'matvecs':>10}{'PC':>8}{'time [s]':>10}"
                    f"{'its/(a)':>9}{'(a)/t':>8}{'best(c)/t':>10}{'max_it':>7}{'max res':>9}")
-        for r in rs:
-            ia = f"{r['iterations'] / a['iterations']:.3f}" if a else "-"
-            ta = f"{a['seconds'] / r['seconds']:.2f}" if a else "-"
-            tc = f"{best_c['seconds'] / r['seconds']:.2f}" if best_c else "-"
+        for r, (ia, ta, tc) in zip(rs, ratios):
             flag = str(r["failures"]) + ("!" if r["failures"] else "")
             out.append(f"{r['variant']:2}{r['label']:36s}{r['iterations']:11d}{r['matvecs']:10d}{r['pc_applies']:8d}"
                        f"{r['seconds']:10.2f}{ia:>9}{ta:>8}{tc:>10}{flag:>7}{r['max_residual']:9.1e}")
@@ -187,19 +194,12 @@ def table(rows: list[dict]) -> str:
 def markdown(rows: list[dict]) -> str:
     """The same totals and ratios as :func:`table`, as Markdown tables (for the docs)."""
     out = []
-    for g in dict.fromkeys(r["group"] for r in rows):
-        rs = [r for r in rows if r["group"] == g]
-        a = next((r for r in rs if r["variant"] == "a"), None)
-        cs = [r for r in rs if r["variant"] == "c" and not r["failures"]]
-        best_c = min(cs, key=lambda r: r["seconds"]) if cs else None
+    for g, rs, ratios, best_c in _groups(rows):
         out.append(f"\n{g}, {rs[0]['systems']} systems, np = {rs[0]['np']}"
                    + (f"; best (c) = {best_c['label']}" if best_c else "") + "\n")
         out.append("| | variant | iterations | matvecs | PC | time [s] | its/(a) | (a)/t | best(c)/t | max_it | max res |")
         out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for r in rs:
-            ia = f"{r['iterations'] / a['iterations']:.3f}" if a else "-"
-            ta = f"{a['seconds'] / r['seconds']:.2f}" if a else "-"
-            tc = f"{best_c['seconds'] / r['seconds']:.2f}" if best_c else "-"
+        for r, (ia, ta, tc) in zip(rs, ratios):
             out.append(f"| {r['variant']} | {r['label']} | {r['iterations']:,} | {r['matvecs']:,} | {r['pc_applies']:,} | "
                        f"{r['seconds']:.2f} | {ia} | {ta} | {tc} | {r['failures']} | {r['max_residual']:.1e} |")
     return "\n".join(out)
