@@ -9,7 +9,8 @@ Variants (letters from issue #3):
   (a) GMRES(40) cold                 (b) GMRES(40) warm-started from the previous solution (SKR order)
   (c) CG+GAMG (fresh per system), CG+GAMG (first system's setup reused), CG+ICC, and both with
       one shared Mat (GAMG then keeps system 1's prolongators, recomputes RAP)   [SPD]
-      GMRES(40)+GAMG fresh / reused, GMRES(80)+GAMG (no restarts in practice)   [Helmholtz]
+      GMRES(40)+GAMG fresh / reused, GMRES(80)+GAMG (no restarts in practice), and
+      GMRES(80)+GAMG in SKR order with the PC set up afresh every 4th system     [Helmholtz]
   (d) GCRO-DR(40,20) unsorted        (e) SKR-sorted GCRO-DR(40,20)
   (e') (e) with the recycled space updated after every third cycle only
   (f) sorted GCRO-DR(40,20) + the preconditioner of (c) (fresh, reused, shared matrix)
@@ -73,11 +74,15 @@ def _spec_table():
         ("c", "GMRES(40)+GAMG", "none", S("gmres", m=40, pc_type="gamg")),
         ("c", "GMRES(40)+GAMG reused", "none", S("gmres", m=40, pc_type="gamg", pc_reuse=True)),
         ("c", "GMRES(80)+GAMG", "none", S("gmres", m=80, pc_type="gamg")),
+        ("c", "GMRES(80)+GAMG SKR, reused, refresh/4", "skr", S("gmres", m=80, pc_type="gamg", pc_reuse=True, pc_refresh=4)),
         ("-", "GCRO-DR(40,20)+GAMG no recycling", "none", S("gcrodr", pc_type="gamg", recycle=False)),
         ("d", "GCRO-DR(40,20)+GAMG unsorted", "none", S("gcrodr", pc_type="gamg")),
         ("f", "GCRO-DR(40,20)+GAMG SKR", "skr", S("gcrodr", pc_type="gamg")),
         ("f", "GCRO-DR(40,20)+GAMG SKR guarded", "skr", S("gcrodr", pc_type="gamg", guard=True)),
         ("f", "GCRO-DR(80,20)+GAMG SKR", "skr", S("gcrodr", m=80, k=20, pc_type="gamg")),
+        ("f", "GCRO-DR(80,20)+GAMG SKR, reused, refresh/4", "skr",
+         S("gcrodr", m=80, k=20, pc_type="gamg", pc_reuse=True, pc_refresh=4)),
+        ("f", "GCRO-DR(80,20)+GAMG SKR, reused", "skr", S("gcrodr", m=80, k=20, pc_type="gamg", pc_reuse=True)),
     ]
     stall = [
         ("a", "GMRES(40) cold", "none", S("gmres", m=40)),
@@ -157,7 +162,7 @@ def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet:
         r.update({"group": name, "variant": letter, "label": label, "ordering": ordering, "np": comm.size,
                   "family": family_name, "shape": list(shape), "systems": n})
         rows.append(r)
-        rprint(f"  {letter} {label:34s} its {r['iterations']:8d}  matvecs {r['matvecs']:8d}  "
+        rprint(f"  {letter} {label:44s} its {r['iterations']:8d}  matvecs {r['matvecs']:8d}  "
                f"{r['seconds']:8.2f} s  max_it hits {r['failures']}  max res {r['max_residual']:.1e}", comm=comm)
     return rows
 
@@ -182,11 +187,11 @@ def table(rows: list[dict]) -> str:
     for g, rs, ratios, best_c in _groups(rows):
         out.append(f"\n{g}  ({rs[0]['systems']} systems, {rs[0]['family']} {'x'.join(map(str, rs[0]['shape']))}, "
                    f"np = {rs[0]['np']}; best (c) = {best_c['label'] if best_c else '-'})")
-        out.append(f"{'':2}{'variant':36s}{'iterations':>11}{'matvecs':>10}{'PC':>8}{'time [s]':>10}"
+        out.append(f"{'':2}{'variant':46s}{'iterations':>11}{'matvecs':>10}{'PC':>8}{'time [s]':>10}"
                    f"{'its/(a)':>9}{'(a)/t':>8}{'best(c)/t':>10}{'max_it':>7}{'max res':>9}")
         for r, (ia, ta, tc) in zip(rs, ratios):
             flag = str(r["failures"]) + ("!" if r["failures"] else "")
-            out.append(f"{r['variant']:2}{r['label']:36s}{r['iterations']:11d}{r['matvecs']:10d}{r['pc_applies']:8d}"
+            out.append(f"{r['variant']:2}{r['label']:46s}{r['iterations']:11d}{r['matvecs']:10d}{r['pc_applies']:8d}"
                        f"{r['seconds']:10.2f}{ia:>9}{ta:>8}{tc:>10}{flag:>7}{r['max_residual']:9.1e}")
     return "\n".join(out)
 

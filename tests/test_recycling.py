@@ -218,3 +218,19 @@ def test_benchmark_smoke_run_converges_everywhere(tmp_path):
     assert darcy["GCRO-DR(40,20) SKR"]["iterations"] <= 0.3 * darcy["GMRES(40) cold"]["iterations"]
     assert "| e | GCRO-DR(40,20) SKR |" in run_script(ROOT / "scripts" / "bench_recycling.py",
                                                       ["--markdown", str(out)]).stdout
+
+
+def test_pc_refresh_sets_up_every_nth_system_afresh():
+    """pc_reuse with pc_refresh = 2: systems 0, 2, 4 get a fresh GAMG (same iterations as a
+    fresh setup per system), systems 1, 3, 5 reuse their predecessor's."""
+    from solvers.poisson.families import make_family
+    fam = make_family("darcy_exp", (33, 33), seed=4)
+    grid = Grid((33, 33))
+    fresh = solve_sequence(fam, grid, SolverSpec("cg", pc_type="gamg"), n=6, ordering="skr")
+    every2 = solve_sequence(fam, grid, SolverSpec("cg", pc_type="gamg", pc_reuse=True, pc_refresh=2), n=6,
+                            ordering="skr")
+    never = solve_sequence(fam, grid, SolverSpec("cg", pc_type="gamg", pc_reuse=True), n=6, ordering="skr")
+    assert not every2.failures and every2.max_residual <= 1.01e-8
+    f, e, n = ([r.iterations for r in res.records] for res in (fresh, every2, never))
+    assert e[0::2] == f[0::2]                          # measured 12 each
+    assert e[1] == n[1] and e[3] != n[3]               # system 3 reuses system 2's PC, not system 0's (25 vs 32)

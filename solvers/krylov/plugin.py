@@ -72,6 +72,7 @@ SCHEMA = Table({
         "update_every": Int(default=1, min=1, doc="GCRO-DR: update the recycled space after every n-th cycle"),
         "pc_type": Str(default="none", doc="PETSc PC (right preconditioning; -pc_type overrides)"),
         "pc_reuse": Bool(default=False, doc="reuse the PC set up on the first system"),
+        "pc_refresh": Int(default=0, min=0, doc="with pc_reuse: a fresh PC setup every n-th system (0: never)"),
         "warm_start": Bool(default=False, doc="initial guess = previous solution (default zero)"),
         "shared_matrix": Bool(default=False, doc="copy every A_i into one Mat: PETSc keeps pattern-keyed PC setup "
                               "data (GAMG: first system's prolongators; fails on Helmholtz)"),
@@ -94,7 +95,8 @@ def run_recycle(case, ctx: RunContext) -> dict:
     family = make_family(fam_cfg["name"], shape, fam_cfg["seed"], **_options(fam_cfg))
     grid = Grid(shape, comm=comm)
     spec = SolverSpec(method=sol["method"], m=sol["m"], k=sol["k"], l=sol["l"], recycle=sol["recycle"], guard=sol["guard"],
-                      update_every=sol["update_every"], pc_type=sol["pc_type"], pc_reuse=sol["pc_reuse"], warm_start=sol["warm_start"], shared_matrix=sol["shared_matrix"],
+                      update_every=sol["update_every"], pc_type=sol["pc_type"], pc_reuse=sol["pc_reuse"],
+                      pc_refresh=sol["pc_refresh"], warm_start=sol["warm_start"], shared_matrix=sol["shared_matrix"],
                       rtol=sol["rtol"], atol=sol["atol"], max_it=sol["max_it"])
     rprint(f"recycle: {fam_cfg['samples']} x {family.name} on {'x'.join(map(str, shape))} "
            f"({grid.size} unknowns), {comm.size} rank(s), {spec.label()}, sort = {case['sort']['method']}",

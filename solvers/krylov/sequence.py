@@ -46,6 +46,7 @@ class SolverSpec:
     update_every: int = 1          # GCRO-DR: harmonic Ritz update after every n-th cycle
     pc_type: str = "none"
     pc_reuse: bool = False         # keep the PC set up on the first system for all
+    pc_refresh: int = 0            # with pc_reuse: a fresh PC setup every n-th system (0: never)
     warm_start: bool = False       # x0 = previous solution in solve order (else 0)
     shared_matrix: bool = False    # copy each A_i into one Mat (PETSc keeps pattern-keyed setup data)
     rtol: float = 1e-8
@@ -69,6 +70,7 @@ class SolverSpec:
             base += f" update/{self.update_every}"
         if self.pc_type != "none":
             base += f"+{self.pc_type.upper()}" + (" reused" if self.pc_reuse else "") + \
+                (f", refresh/{self.pc_refresh}" if self.pc_reuse and self.pc_refresh else "") + \
                 (" shared-matrix" if self.shared_matrix else "")
         return base + (" warm" if self.warm_start else "")
 
@@ -196,8 +198,9 @@ def solve_sequence(family: Family, grid: Grid, spec: SolverSpec, n: int | None =
                 t1 = time.perf_counter()
                 ksp.solve(b, x)
                 t2 = time.perf_counter()
-                if spec.pc_reuse:
-                    ksp.getPC().setReusePreconditioner(True)
+                if spec.pc_reuse:                         # systems 0, n, 2n, ... get a fresh setup
+                    n_fresh = spec.pc_refresh
+                    ksp.getPC().setReusePreconditioner(not (n_fresh and (position + 1) % n_fresh == 0))
                 secs = comm.allreduce(t2 - t0, op=MPI.MAX)
                 setup = comm.allreduce(t1 - t0, op=MPI.MAX)
                 r = b.duplicate()
