@@ -167,7 +167,7 @@ def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet:
                   "family": family_name, "shape": list(shape), "systems": n})
         rows.append(r)
         rprint(f"  {letter} {label:44s} its {r['iterations']:8d}  matvecs {r['matvecs']:8d}  "
-               f"{r['seconds']:8.2f} s  max_it hits {r['failures']}  max res {r['max_residual']:.1e}", comm=comm)
+               f"{r['seconds']:8.2f} s  failed {r['failures']}  max res {r['max_residual']:.1e}", comm=comm)
     return rows
 
 
