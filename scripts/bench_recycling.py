@@ -26,15 +26,16 @@ and compared with np = 1 (--no-np2 skips it).
     python scripts/bench_recycling.py --quick     # smoke run, ~15 s
     python scripts/bench_recycling.py             # issue #3 sizes: Darcy 129²x100 (all variants),
                                                   # 257²x30 (c, e, f, g, h), Helmholtz 129²x50, np=2 rerun
-    python scripts/bench_recycling.py --darcy 257:4:abe --helmholtz --no-np2 --max-it 100000
+    python scripts/bench_recycling.py --darcy 257:3:abeg --helmholtz --no-np2 --max-it 100000
                                                   # the unpreconditioned GMRES(40) baselines at 257²
 
-Unpreconditioned GMRES(40) ((a), (b)) stalls at 257²: it hits 10,000 iterations on every system
-(12.6 s each), so the default 257² group leaves (a), (b), (d) and (-) out (see docs/recycling.md).
+Unpreconditioned GMRES(40) ((a), (b)) needs ~11,800 iterations (~15 s) per system at 257², above
+the default cap, so the default 257² group leaves (a), (b), (d) and (-) out (see docs/recycling.md).
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -127,7 +128,7 @@ def run_scipy(family, grid, n: int, ordering: str, rtol: float, max_it: int) -> 
         secs += time.perf_counter() - t0
         res = np.linalg.norm(bb - A @ x) / np.linalg.norm(bb)
         worst = max(worst, res)
-        fails += int(info != 0 or res > 1.01 * rtol)
+        fails += int(info != 0 or res > 1.1 * rtol)
         mv += count[0]
         its += count[0]
         op.destroy()
@@ -155,7 +156,7 @@ def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet:
         else:
             if spec.pc_type == "icc" and comm.size > 1:      # ICC is serial (bjacobi+icc in parallel)
                 continue
-            spec.max_it = max_it
+            spec = dataclasses.replace(spec, max_it=max_it)
             res = solve_sequence(family, grid, spec, n=n, ordering=ordering, progress=not quiet)
             r = {"iterations": res.iterations, "matvecs": res.matvecs,
                  "pc_applies": sum(x.pc_applies for x in res.records),
@@ -172,8 +173,8 @@ def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet:
 
 
 def _groups(rows: list[dict]):
-    """Per group: (name, rows, ratios) with ratios[i] = (its/(a), (a)/t, best(c)/t) as strings,
-    and the best (c): the fastest (c) variant without max_it hits."""
+    """Per group: (name, rows, ratios, best (c)) with ratios[i] = (its/(a), (a)/t, best(c)/t) as
+    strings; the best (c) is the fastest (c) variant without failures."""
     for g in dict.fromkeys(r["group"] for r in rows):
         rs = [r for r in rows if r["group"] == g]
         a = next((r for r in rs if r["variant"] == "a"), None)

@@ -120,7 +120,8 @@ class _Ops:
         self.xin, self.yout = A.createVecs()
         self.nloc = self.xin.getLocalSize()
         self.identity_pc = pc.getType() == PETSc.PC.Type.NONE
-        self._block_bytes = 3 << 19                   # 1.5 MiB: best of 0.5-3 MiB measured at 129², 257²
+        # Gram-Schmidt block: ~1.5 MiB of basis rows (best of 0.5-3 MiB measured at 129² and 257²)
+        self.gs_rows = max(1, (3 << 19) // (8 * max(1, self.nloc)))
 
     def _apply(self, func, src: np.ndarray, dst: np.ndarray) -> None:
         self.xin.placeArray(src)
@@ -151,12 +152,11 @@ class _Ops:
         """w -= Q Q^T w for the orthonormal columns Q = ``basis_t`` (local rows, Fortran order),
         block by block: classical Gram-Schmidt within blocks of ~1.5 MiB (they stay in cache between
         the inner products and the update; 20-30% faster than one GEMV pair here), modified across
-        blocks; one Allreduce per block. h receives Q^T w; returns ||w||² before (if asked, in the
-        first block's reduction)."""
-        nb = basis_t.shape[1]
-        step = max(1, self._block_bytes // (8 * max(1, self.nloc)))
+        blocks; one Allreduce per block. Q has at least one column. h receives Q^T w; returns
+        ||w||² before (if asked, in the first block's reduction)."""
+        step = self.gs_rows
         ww = 0.0
-        for s in range(0, nb, step):
+        for s in range(0, basis_t.shape[1], step):
             blk = basis_t[:, s:s + step]
             e = s + blk.shape[1]
             if with_norm and s == 0:
@@ -168,8 +168,6 @@ class _Ops:
             else:
                 h[s:e] = self.allsum(_gemv(1.0, blk, w, trans=1))
             _gemv(-1.0, blk, h[s:e], beta=1.0, y=w, overwrite_y=1)
-        if with_norm and nb == 0:
-            ww = self.norm(w) ** 2
         return ww
 
     def start(self, ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec) -> tuple[np.ndarray, np.ndarray, float, int]:
@@ -210,8 +208,8 @@ class GCRODR:
     after every n-th cycle only (and always at the end of a solve). The update costs about three
     k x (m+1) x n GEMMs, ~7 Arnoldi steps at m = 40, k = 20 on a 5-point stencil; n = 3 cut the
     time of the unpreconditioned Darcy benchmark by ~15% at ~2% more iterations (docs/recycling.md).
-    Basis vectors are rows of local dense blocks; each Gram-Schmidt pass is one GEMV plus one
-    Allreduce. Collective on the KSP.
+    Basis vectors are rows of local dense blocks; Gram-Schmidt runs block-wise
+    (:meth:`_Ops.block_gram_schmidt`, one GEMV pair and one Allreduce per block). Collective on the KSP.
     """
 
     def __init__(self, m: int = 40, k: int = 20, recycle: bool = True, guard: bool = False, update_every: int = 1):
@@ -357,8 +355,8 @@ class GCRODR:
         xl; returns (its, reason). The recycled space is updated after it when the solve ends (if
         recycling), when there is none yet, or every ``update_every``-th cycle.
 
-        Ŵ = [C; V] is one contiguous block of rows, so each Gram-Schmidt pass is one GEMV for
-        the inner products (plus ||w||² in the same reduction) and one GEMV for the update."""
+        Ŵ = [C; V] is one contiguous block of rows, orthogonalised against block-wise with ||w||²
+        in the first reduction (:meth:`_Ops.block_gram_schmidt`)."""
         kk = self.recycled_dim
         p = self.m - kk
         W = np.empty((kk + p + 1, ops.nloc))

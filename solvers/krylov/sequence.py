@@ -2,13 +2,15 @@
 
 One KSP serves the whole sequence (``ksp.setOperators(A_i)`` per system), so GCRO-DR's
 recycled space and, with ``pc_reuse``, the preconditioner set up on the first system carry
-over. With ``shared_matrix`` the values of every A_i are copied into one Mat (the families
-assemble the same stencil; the pattern is checked): PETSc then treats each system as a new
-matrix with the same nonzero pattern and keeps setup data: PETSc 3.18's GAMG keeps the first
-system's aggregation, prolongators and Chebyshev eigenvalue bounds and recomputes only the
-Galerkin coarse operators (about half the setup time; same iterations on Darcy, but it fails
-on Helmholtz, whose spectrum moves with k). A reused PC then still applies the current A in
-its fine-level smoother. Every variant uses the same convergence test: ||b - A x||_2 <= max(rtol ||b||_2, atol)
+over (``pc_refresh``: a fresh setup every n-th system). With ``shared_matrix`` the values of
+every A_i are copied into one Mat (the families assemble the same stencil; the pattern is
+checked): PETSc then treats each system as new values in the same matrix and keeps setup data:
+PETSc 3.18's GAMG keeps the first system's aggregation, prolongators and Chebyshev eigenvalue
+bounds and recomputes only the Galerkin coarse operators (about half the setup time; same
+iterations on Darcy, but it fails on Helmholtz, whose spectrum moves with k). A reused PC then
+still applies the current A in its fine-level smoother.
+
+Every variant uses the same convergence test: ||b - A x||_2 <= max(rtol ||b||_2, atol)
 (unpreconditioned norm: CG with ``KSP_NORM_UNPRECONDITIONED``, GMRES-type methods with right
 preconditioning). Each solution's true relative residual is recomputed after the solve.
 
