@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from mpi4py import MPI
 
@@ -88,3 +88,53 @@ def split(comm: MPI.Comm, ranks_per_group: int) -> tuple[MPI.Comm, int, int]:
         raise UserError(f"ranks_per_solve = {ranks_per_group} must divide the number of ranks ({comm.size})")
     color = comm.rank // ranks_per_group
     return comm.Split(color, comm.rank), color, comm.size // ranks_per_group
+
+
+class Comms:
+    """The one owner of the run's communicators (the analogue of Dedalus's ``Distributor``).
+
+    ``world``: every rank of the run. ``group``: the sub-communicator of this rank's group of
+    ``ranks_per_solve`` consecutive ranks after :meth:`split` (``world`` before), with
+    ``group_index`` and ``n_groups``. :meth:`cart` makes a Cartesian process mesh (e.g. space x
+    velocity). ``Comms(None)`` means ``MPI.COMM_WORLD``; nothing else in the code base picks a
+    communicator on its own: objects take the one they are handed.
+    """
+
+    def __init__(self, world: MPI.Comm | None = None):
+        self.world: MPI.Comm = world if world is not None else MPI.COMM_WORLD
+        self.group: MPI.Comm = self.world
+        self.group_index = 0
+        self.n_groups = 1
+        self._owned: list[MPI.Comm] = []
+
+    @property
+    def rank(self) -> int:
+        return self.world.rank
+
+    @property
+    def size(self) -> int:
+        return self.world.size
+
+    def split(self, ranks_per_group: int) -> MPI.Comm:
+        """Groups of ``ranks_per_group`` consecutive ranks; returns this rank's group. Collective."""
+        if self.group is not self.world:
+            raise RuntimeError("Comms.split: the world is already split into groups")
+        self.group, self.group_index, self.n_groups = split(self.world, ranks_per_group)
+        self._owned.append(self.group)
+        return self.group
+
+    def cart(self, dims: Sequence[int], periods: Sequence[bool] | None = None) -> MPI.Cartcomm:
+        """A Cartesian process mesh over ``world`` with ``dims`` (0 entries: chosen by
+        ``MPI.Compute_dims``). Collective."""
+        dims = MPI.Compute_dims(self.world.size, list(dims))
+        cart = self.world.Create_cart(dims, periods=list(periods) if periods else [False] * len(dims))
+        self._owned.append(cart)
+        return cart
+
+    def free(self) -> None:
+        """Free the communicators this owner created. Collective."""
+        for c in self._owned:
+            c.Free()
+        self._owned.clear()
+        self.group = self.world
+        self.group_index, self.n_groups = 0, 1

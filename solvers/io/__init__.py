@@ -1,0 +1,1 @@
+"""Input/output: the HDF5 writer, output-path policy."""
