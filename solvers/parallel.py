@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from typing import Any, Callable, Sequence
 
@@ -44,39 +45,55 @@ def stdout_is_terminal() -> bool:
 class UserError(Exception):
     """An error the user can fix (bad input, impossible option): message only, exit code 2.
 
-    Raise it collectively (on every rank): it exits cleanly without ``MPI_Abort``.
+    ``collective=True`` promises that every rank of the world raises it (after an agreement,
+    e.g. case validation): the job then ends cleanly with rank 0's message. Without it the
+    raising rank cannot know what the others do, so :func:`guarded` ends the job with
+    ``MPI_Abort(exit_code)`` (Open MPI's ``mpirun`` exits with that code).
     """
 
     exit_code = 2
 
+    def __init__(self, message: str = "", *, collective: bool = False):
+        super().__init__(message)
+        self.collective = collective
+
+
+ABORT_GRACE = 1.0    # seconds a failing rank > 0 waits, so that rank 0's message wins if both fail
+
 
 def guarded(func: Callable[[], int], comm: MPI.Comm | None = None) -> int:
-    """Run ``func``; any exception on any rank aborts the whole job with the message shown.
+    """Run ``func``; an exception on any rank ends the whole job with its message, never a hang.
 
-    ``UserError`` (raised collectively, e.g. by case validation) prints once and returns 2.
-    Any other exception prints the traceback prefixed with the failing rank and calls
-    ``MPI_Abort`` so the other ranks cannot hang in a collective.
+    A collective ``UserError`` (every rank raised it) prints once on rank 0 and returns its
+    exit code (2 bad input, 3 divergence) on every rank. Any other failure on any rank prints
+    the message (``UserError``) or the traceback (anything else), prefixed with the failing
+    rank, and calls ``MPI_Abort`` with the exit code (1 for unexpected exceptions), so ranks
+    waiting in a collective cannot hang; a failing rank other than 0 waits ``ABORT_GRACE``
+    first, so a failure seen by every rank is reported once, by rank 0.
     """
     comm = comm or MPI.COMM_WORLD
     try:
         return func()
-    except UserError as exc:
-        if comm.rank == 0:
-            print(f"error: {exc}", file=sys.stderr, flush=True)
-        return exc.exit_code
     except KeyboardInterrupt:
         if comm.size > 1:
             comm.Abort(130)
         return 130
     except Exception as exc:  # noqa: BLE001 - the whole point is to catch everything
-        tb = traceback.format_exc()
+        code = exc.exit_code if isinstance(exc, UserError) else 1
+        if isinstance(exc, UserError) and (comm.size == 1 or exc.collective):
+            if comm.rank == 0:
+                print(f"error: {exc}", file=sys.stderr, flush=True)
+            return code
         prefix = f"[rank {comm.rank}/{comm.size}] " if comm.size > 1 else ""
-        sys.stderr.write("".join(prefix + line + "\n" for line in tb.rstrip().splitlines()))
-        sys.stderr.write(f"{prefix}error: {type(exc).__name__}: {exc}\n")
+        lines = [] if isinstance(exc, UserError) else traceback.format_exc().rstrip().splitlines()
+        lines.append(f"error: {exc}" if isinstance(exc, UserError) else f"error: {type(exc).__name__}: {exc}")
+        if comm.size > 1 and comm.rank > 0:
+            time.sleep(ABORT_GRACE)
+        sys.stderr.write("".join(prefix + line + "\n" for line in lines))
         sys.stderr.flush()
         if comm.size > 1:
-            comm.Abort(1)
-        return 1
+            comm.Abort(code)
+        return code
 
 
 def split(comm: MPI.Comm, ranks_per_group: int) -> tuple[MPI.Comm, int, int]:
