@@ -14,14 +14,16 @@ Dirichlet elimination) on a :class:`meshes.Grid` (2D or 3D):
   u^n/dt + f, K = exp(GRF(α=2.5, τ=7)), u^0 = GRF(α=2, τ=3), g = 0. SPD. ``system`` gives
   the first step; :meth:`HeatFamily.step_rhs` the later ones (same matrix, new rhs).
 
-A :class:`Sample` holds the inputs as global numpy arrays (replicated, grid index order
-``[i, j(, k)]``) so that a sample is the same for any number of ranks; ``Family.system``
-scatters them to the grid's DMDA layout. Sample ``i`` of a family with seed ``s`` uses the
-seed ``SeedSequence([s, i])`` whatever other samples were drawn, so samples can be generated
-in any order or on any worker.
+A :class:`Sample` holds the inputs on one index block of the grid (``ranges``; grid index
+order ``[i, j(, k)]``): on a rank's owned block (``fam.sample(i, grid.ranges)``) the random
+fields are evaluated there only (:func:`solvers.fields.grf.grf_block`), bitwise equal to the
+same block of the whole field, so a sample is the same for any number of ranks and no rank
+holds a field of global size. Without ``ranges`` the block is the whole grid (small grids,
+tests). Sample ``i`` of a family with seed ``s`` uses the seed ``SeedSequence([s, i])``
+whatever other samples were drawn, so samples can be generated in any order or on any worker.
 
     fam = make_family("darcy_exp", (129, 129), seed=0)
-    s = fam.sample(3)                   # Sample(index=3, seed=..., fields={"kappa", "f"}, scalars={})
+    s = fam.sample(3, grid.ranges)      # Sample(index=3, seed=..., ranges, fields={"kappa", "f"}, scalars={})
     op, b = fam.system(grid, s)         # DirichletOperator (op.A is the matrix), rhs Vec
     feats = fam.sort_features(s)        # what SKR sorting compares (Frobenius distance)
 """
@@ -37,18 +39,34 @@ from petsc4py import PETSc
 
 from meshes import Grid
 
-from ..fields.grf import grf
+from ..fields.grf import grf_block
 from .operator import DirichletOperator, assemble
+
+
+Ranges = tuple[tuple[int, int], ...]
 
 
 @dataclass
 class Sample:
-    """One member of a family: its index, its seed, input fields (global arrays) and scalars."""
+    """One member of a family: its index, its seed, its input fields on the index block
+    ``ranges`` ((start, stop) per axis) and its scalars."""
 
     index: int
     seed: int
+    ranges: Ranges
     fields: dict[str, np.ndarray] = field(default_factory=dict)
     scalars: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the block."""
+        return tuple(b - a for a, b in self.ranges)
+
+    def block(self, name: str, ranges: Ranges) -> np.ndarray:
+        """Field ``name`` on the sub-block ``ranges`` of this sample's block."""
+        if any(a < s or b > e for (a, b), (s, e) in zip(ranges, self.ranges)):
+            raise ValueError(f"sample {self.index} holds the block {self.ranges}, not {ranges}")
+        return self.fields[name][tuple(slice(a - s, b - s) for (a, b), (s, _) in zip(ranges, self.ranges))]
 
 
 def sample_seed(family_seed: int, index: int, tag: int = 0) -> int:
@@ -65,6 +83,9 @@ class Family(ABC):
 
     name: ClassVar[str] = ""
     spd: ClassVar[bool] = True
+    inputs: ClassVar[tuple[str, ...]] = ("kappa",)    # sample fields that are the operator-learning inputs
+    outputs: ClassVar[tuple[str, ...]] = ("u",)       # what a solve produces
+    scalars: ClassVar[tuple[str, ...]] = ()           # per-sample scalar parameters (Sample.scalars)
     OPTIONS: ClassVar[dict[str, Any]] = {}
     DOC: ClassVar[str] = ""
 
@@ -90,50 +111,62 @@ class Family(ABC):
     def dim(self) -> int:
         return len(self.shape)
 
-    def sample(self, i: int) -> Sample:
-        """Sample ``i`` (deterministic in (family seed, i, options); replicated arrays)."""
+    @property
+    def n_steps(self) -> int:
+        """Systems per sample: 1 (steady); time-stepping families solve ``n_steps`` with one matrix."""
+        return 1
+
+    def sample(self, i: int, ranges: Sequence[tuple[int, int]] | None = None) -> Sample:
+        """Sample ``i`` on the index block ``ranges`` (default the whole grid); deterministic in
+        (family seed, i, options), and its values on a block do not depend on the block."""
         if i < 0:
             raise ValueError(f"{self.name}: sample index must be >= 0, got {i}")
-        s = Sample(index=int(i), seed=sample_seed(self.seed, i))
+        ranges = tuple((0, n) for n in self.shape) if ranges is None else tuple((int(a), int(b)) for a, b in ranges)
+        s = Sample(index=int(i), seed=sample_seed(self.seed, i), ranges=ranges)
         self._draw(s)
         return s
 
     def system(self, grid: Grid, sample: Sample) -> tuple[DirichletOperator, PETSc.Vec]:
-        """Assemble (operator, right-hand side) of ``sample`` on ``grid``. Collective."""
+        """Assemble (operator, right-hand side) of ``sample`` on ``grid``; the sample's block must
+        contain this rank's owned block. Collective."""
         if grid.shape != self.shape:
             raise ValueError(f"{self.name}: grid shape {grid.shape} != family shape {self.shape}")
         return self._assemble(grid, sample)
 
     def sort_features(self, sample: Sample) -> np.ndarray:
-        """The vector SKR's Frobenius distance compares: the parameter field(s), flattened."""
+        """This block's part of the vector SKR's Frobenius distance compares: the parameter
+        field(s), flattened (the blocks of a decomposition together give the whole vector)."""
         return np.ascontiguousarray(sample.fields["kappa"], dtype=float).ravel()
 
     # -- helpers for subclasses --------------------------------------------------------
     def _field(self, sample: Sample, tag: int, alpha: float, tau: float) -> np.ndarray:
-        return grf(self.shape, alpha, tau, sample_seed(self.seed, sample.index, tag),
-                   modes=self.options.get("modes"))
+        return grf_block(self.shape, sample.ranges, alpha, tau, sample_seed(self.seed, sample.index, tag),
+                         modes=self.options.get("modes"))
 
-    def _boundary(self) -> np.ndarray:
-        mask = np.zeros(self.shape, dtype=bool)
-        for d in range(self.dim):
-            idx = [slice(None)] * self.dim
-            idx[d] = 0
-            mask[tuple(idx)] = True
-            idx[d] = -1
-            mask[tuple(idx)] = True
+    def _boundary(self, sample: Sample) -> np.ndarray:
+        """True on the nodes of the sample's block that lie on the domain boundary."""
+        axes = [np.arange(a, b) for a, b in sample.ranges]
+        mask = np.zeros(tuple(b - a for a, b in sample.ranges), dtype=bool)
+        for d, (ax, n) in enumerate(zip(axes, self.shape)):
+            edge = (ax == 0) | (ax == n - 1)
+            mask |= edge.reshape([-1 if e == d else 1 for e in range(self.dim)])
         return mask
+
+    @staticmethod
+    def _vec(grid: Grid, sample: Sample, name: str) -> PETSc.Vec:
+        """Field ``name`` as a grid vector (this rank's block of the sample). Collective."""
+        return grid.set_local(grid.create_vec(), sample.block(name, grid.ranges))
 
     @abstractmethod
     def _draw(self, sample: Sample) -> None:
         """Fill ``sample.fields`` / ``sample.scalars`` from the sample's seed."""
 
     def _assemble(self, grid: Grid, sample: Sample) -> tuple[DirichletOperator, PETSc.Vec]:
-        kappa = grid.scatter(sample.fields["kappa"])
+        kappa = self._vec(grid, sample, "kappa")
         op = assemble(grid, kappa=kappa, shift=self._shift(sample))
         kappa.destroy()
-        f = grid.scatter(sample.fields["f"])
-        g = grid.scatter(sample.fields["g"]) if "g" in sample.fields else 0.0
-        b = op.rhs(f, g)
+        f = self._vec(grid, sample, "f")
+        b = op.rhs(f, 0.0)
         f.destroy()
         return op, b
 
@@ -150,7 +183,7 @@ class DarcyExp(Family):
     def _draw(self, s: Sample) -> None:
         o = self.options
         s.fields["kappa"] = np.exp(self._field(s, 1, o["alpha"], o["tau"]))
-        s.fields["f"] = np.full(self.shape, float(o["source"]))
+        s.fields["f"] = np.full(s.shape, float(o["source"]))
 
 
 class DarcyFNO(Family):
@@ -167,23 +200,24 @@ class DarcyFNO(Family):
         o = self.options
         z = self._field(s, 1, o["alpha"], o["tau"])
         s.fields["kappa"] = np.where(z >= 0, float(o["k_high"]), float(o["k_low"]))
-        s.fields["f"] = np.full(self.shape, float(o["source"]))
+        s.fields["f"] = np.full(s.shape, float(o["source"]))
 
 
 class PoissonRandomData(Family):
     """-Δu = f, u = g on ∂Ω with f = amp_f GRF(α, τ) and g = amp_g GRF(α, τ) on the boundary."""
 
     name = "poisson"
+    inputs = ("f", "g")
     OPTIONS = {"alpha": 2.0, "tau": 3.0, "amp_f": 100.0, "amp_g": 1.0, "modes": None}
 
     def _draw(self, s: Sample) -> None:
         o = self.options
         s.fields["f"] = o["amp_f"] * self._field(s, 1, o["alpha"], o["tau"])
-        s.fields["g"] = np.where(self._boundary(), o["amp_g"] * self._field(s, 2, o["alpha"], o["tau"]), 0.0)
+        s.fields["g"] = np.where(self._boundary(s), o["amp_g"] * self._field(s, 2, o["alpha"], o["tau"]), 0.0)
 
     def _assemble(self, grid: Grid, sample: Sample) -> tuple[DirichletOperator, PETSc.Vec]:
         op = assemble(grid)
-        f, g = grid.scatter(sample.fields["f"]), grid.scatter(sample.fields["g"])
+        f, g = self._vec(grid, sample, "f"), self._vec(grid, sample, "g")
         b = op.rhs(f, g)
         f.destroy()
         g.destroy()
@@ -203,6 +237,8 @@ class Helmholtz(Family):
 
     name = "helmholtz"
     spd = False
+    inputs = ("f",)
+    scalars = ("k",)
     OPTIONS = {"k_min": 15.0, "k_max": 25.0, "alpha": 2.0, "tau": 3.0, "k_weight": None, "modes": None}
 
     def _check_options(self) -> None:
@@ -218,15 +254,17 @@ class Helmholtz(Family):
 
     def _assemble(self, grid: Grid, sample: Sample) -> tuple[DirichletOperator, PETSc.Vec]:
         op = assemble(grid, shift=-sample.scalars["k"] ** 2)
-        f = grid.scatter(sample.fields["f"])
+        f = self._vec(grid, sample, "f")
         b = op.rhs(f, 0.0)
         f.destroy()
         return op, b
 
     def sort_features(self, sample: Sample) -> np.ndarray:
+        """(w_k k, f); k belongs to the block that holds node 0."""
         w = self.options["k_weight"]
         w = float(np.sqrt(np.prod(self.shape))) if w is None else float(w)
-        return np.concatenate([[w * sample.scalars["k"]], sample.fields["f"].ravel()])
+        k = [w * sample.scalars["k"]] if all(a == 0 for a, _ in sample.ranges) else []
+        return np.concatenate([k, sample.fields["f"].ravel()])
 
 
 class HeatFamily(Family):
@@ -261,26 +299,26 @@ class HeatFamily(Family):
         o = self.options
         s.fields["kappa"] = np.exp(self._field(s, 1, o["alpha"], o["tau"]))
         u0 = self._field(s, 2, o["alpha0"], o["tau0"])
-        s.fields["u0"] = np.where(self._boundary(), 0.0, u0)
-        s.fields["f"] = np.full(self.shape, float(o["source"]))
+        s.fields["u0"] = np.where(self._boundary(s), 0.0, u0)
+        s.fields["f"] = np.full(s.shape, float(o["source"]))
 
     def _shift(self, sample: Sample) -> float:
         return 1.0 / self.dt
 
     def initial_condition(self, grid: Grid, sample: Sample) -> PETSc.Vec:
         """u^0 as a grid vector. Collective."""
-        return grid.scatter(sample.fields["u0"])
+        return self._vec(grid, sample, "u0")
 
     def step_rhs(self, op: DirichletOperator, sample: Sample, u_prev: PETSc.Vec) -> PETSc.Vec:
         """b = u^n/dt + f on interior rows (g = 0 on the boundary). Collective."""
-        f = op.grid.scatter(sample.fields["f"])
+        f = self._vec(op.grid, sample, "f")
         f.axpy(1.0 / self.dt, u_prev)
         b = op.rhs(f, 0.0)
         f.destroy()
         return b
 
     def _assemble(self, grid: Grid, sample: Sample) -> tuple[DirichletOperator, PETSc.Vec]:
-        kappa = grid.scatter(sample.fields["kappa"])
+        kappa = self._vec(grid, sample, "kappa")
         op = assemble(grid, kappa=kappa, shift=self._shift(sample))
         kappa.destroy()
         u0 = self.initial_condition(grid, sample)
