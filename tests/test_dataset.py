@@ -21,7 +21,8 @@ from solvers.datasets import plugin, writer
 from solvers.datasets.torch_dataset import WellSplit
 from solvers.parallel import UserError
 from solvers.poisson.families import make_family
-from solvers.registry import RUNNERS, RunContext, load_plugins, schemas
+from solvers.parallel import Comms
+from solvers.registry import RunContext, get_runner, schemas
 
 from conftest import run_cli
 
@@ -55,12 +56,11 @@ rtol = 1e-8
 
 
 def load_case(text: str):
-    load_plugins()
     return casemod.validate(casemod.parse_text(text), schemas(), text=text, source="test.toml")
 
 
 def generate(text: str, out: Path) -> dict:
-    return RUNNERS["dataset"].run(load_case(text), RunContext(comm=MPI.COMM_WORLD, output=str(out), quiet=True))
+    return get_runner("dataset").run(load_case(text), RunContext(comms=Comms(), output=Path(out), quiet=True))
 
 
 def read_all(root: Path) -> dict[str, np.ndarray]:
@@ -73,7 +73,8 @@ def read_all(root: Path) -> dict[str, np.ndarray]:
                     out.setdefault(k, []).append(h5["t0_fields"][k][...])
                 for k in h5["scalars"]:
                     if h5["scalars"][k].ndim == 1:
-                        out.setdefault(k, []).append(h5["scalars"][k][...])
+                        key = f"scalars/{k}" if k in h5["t0_fields"] else k
+                        out.setdefault(key, []).append(h5["scalars"][k][...])
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
@@ -120,13 +121,21 @@ def test_generated_dataset_passes_check_with_well_layout(darcy):
         assert h5.attrs["n_trajectories"] == 6 and h5.attrs["n_spatial_dims"] == 2
         assert set(h5) >= {"dimensions", "t0_fields", "t1_fields", "t2_fields", "scalars", "boundary_conditions"}
         u = h5["t0_fields/u"]
-        assert u.dtype == np.float32 and u.shape == (6, 17, 17) and u.chunks == (1, 17, 17)
+        assert u.dtype == np.float32 and u.shape == (6, 2, 17, 17) and u.chunks == (1, 2, 17, 17)
+        assert u.attrs["time_varying"] and not h5["t0_fields/kappa"].attrs["time_varying"]
+        assert np.array_equal(h5["dimensions/time"][...], [0.0, 1.0]) and h5.attrs["steady"]
+        assert not np.any(u[:, 0]) and np.all(np.abs(u[:, 1, 1:-1, 1:-1]) > 0)   # pseudo-time (0, solution)
         assert list(h5["scalars/sample_index"][...]) == list(range(12, 18))
         assert h5["boundary_conditions/x_wall/mask"][...].sum() == 2
     stats = yaml.safe_load((darcy / "stats.yaml").read_text())
     train = read_all(darcy)["u"][:12].astype(np.float64)
     assert stats["mean"]["u"] == pytest.approx(train.mean(), rel=1e-12)
     assert stats["std"]["u"] == pytest.approx(train.std(), rel=1e-9)
+    delta = train[:, 1] - train[:, 0]                   # The Well's time increments: the solution
+    assert stats["mean_delta"]["u"] == pytest.approx(delta.mean(), rel=1e-12)
+    assert stats["std_delta"]["u"] == pytest.approx(delta.std(), rel=1e-9)
+    assert stats["rms_delta"]["u"] == pytest.approx(np.sqrt(np.mean(delta ** 2)), rel=1e-9)
+    assert "kappa" not in stats["mean_delta"]           # time-constant fields have no increments
 
 
 def test_inputs_are_the_family_samples_and_solutions_within_bound(darcy):
@@ -138,8 +147,8 @@ def test_inputs_are_the_family_samples_and_solutions_within_bound(darcy):
         assert data["seed"][i] == s.seed and data["sample_index"][i] == i
         assert data["residual"][i] <= 1e-7
         u_exact = exact_solution(fam, i)
-        err = np.linalg.norm(data["u"][i].astype(np.float64) - u_exact)
-        assert err <= solution_bound(fam, i, [data["residual"][i]], [np.linalg.norm(data["u"][i])])
+        err = np.linalg.norm(data["u"][i, 1].astype(np.float64) - u_exact)
+        assert err <= solution_bound(fam, i, [data["residual"][i]], [np.linalg.norm(data["u"][i, 1])])
         assert err <= 1e-6 * np.linalg.norm(u_exact)
 
 
@@ -148,11 +157,13 @@ def test_check_reports_nan_constant_missing_and_stats(darcy, tmp_path):
     shutil.copytree(darcy, bad)
     f = bad / "data" / "train" / "ds.hdf5"
     with h5py.File(f, "r+") as h5:
-        h5["t0_fields/u"][3, 5, 5] = np.nan
+        h5["t0_fields/u"][3, 1, 5, 5] = np.nan
         h5["t0_fields/kappa"][4] = 0.0
         h5["scalars/sample_index"][5] = 6                        # sample 5 missing, 6 twice
+        h5["scalars/residual"][2] = 2e-8                         # above the stored rtol 1e-8
     rep = checkmod.check(bad)
     text = "\n".join(rep.problems)
+    assert "1 stored residual(s) above solver.rtol = 1e-08 (samples [2]; worst 2.000e-08 at sample 2)" in text
     assert "t0_fields/u: NaN/inf in samples [3]" in text
     assert "t0_fields/kappa: constant over samples [4]" in text
     assert "1 samples missing (first [5])" in text and "more than once: [6]" in text
@@ -166,9 +177,13 @@ def test_check_reports_schema_violations(darcy, tmp_path):
     shutil.copy(darcy / "data" / "test" / "ds.hdf5", f)
     with h5py.File(f, "r+") as h5:
         del h5["t1_fields"]
-        h5["t0_fields/u"].attrs["time_varying"] = True          # shape no longer matches the flags
     rep = checkmod.check(f)
     assert any("group /t1_fields missing" in p for p in rep.problems)
+    shutil.copy(darcy / "data" / "test" / "ds.hdf5", f)
+    with h5py.File(f, "r+") as h5:
+        h5["t0_fields/u"].attrs["time_varying"] = False         # shape no longer matches the flags
+    rep = checkmod.check(f)
+    assert any("t0_fields/u: shape [6, 2, 17, 17], expected [6, 17, 17]" in p for p in rep.problems)
 
 
 class CrashingSolver(plugin.SampleSolver):
@@ -220,8 +235,8 @@ def test_recycling_along_sorted_order_saves_iterations(tmp_path):
     assert its["true"] < 0.85 * its["false"], its
     fam = make_family("darcy_fno", (33, 33), seed=7)
     u = exact_solution(fam, 5)
-    assert np.linalg.norm(data["u"][5] - u) <= solution_bound(fam, 5, [data["residual"][5]],
-                                                              [np.linalg.norm(data["u"][5])])
+    assert np.linalg.norm(data["u"][5, 1] - u) <= solution_bound(fam, 5, [data["residual"][5]],
+                                                                 [np.linalg.norm(data["u"][5, 1])])
 
 
 @pytest.mark.parametrize("family, solver", [
@@ -242,13 +257,15 @@ def test_other_families(tmp_path, family, solver):
         with h5py.File(root / "data" / "train" / "ds.hdf5") as h5:
             assert np.allclose(h5["dimensions/time"][...], fam.times())
     elif family == "helmholtz":
-        assert data["k"][2] == s.scalars["k"]
+        assert data["scalars/k"][2] == s.scalars["k"] and data["k"][2] == np.float32(s.scalars["k"])
+        with h5py.File(root / "data" / "train" / "ds.hdf5") as h5:      # k: one value per sample
+            assert h5["t0_fields/k"].shape == (2,) and not any(h5["t0_fields/k"].attrs["dim_varying"])
         u = exact_solution(fam, 2)
-        assert np.linalg.norm(data["u"][2] - u) <= 1e-5 * np.linalg.norm(u)
+        assert np.linalg.norm(data["u"][2, 1] - u) <= 1e-5 * np.linalg.norm(u)
     else:
         assert np.array_equal(data["g"][2], s.fields["g"].astype(np.float32))
         u = exact_solution(fam, 2)
-        assert np.linalg.norm(data["u"][2] - u) <= 1e-6 * np.linalg.norm(u)
+        assert np.linalg.norm(data["u"][2, 1] - u) <= 1e-6 * np.linalg.norm(u)
 
 
 def test_exports_round_trip(darcy, tmp_path):
@@ -264,15 +281,75 @@ def test_exports_round_trip(darcy, tmp_path):
             assert np.allclose(h5["x-coordinate"][...], np.linspace(0, 1, 17))
             assert h5.attrs["beta"] == 1.0
             got_u.append(h5["tensor"][:, 0])
-    assert np.array_equal(np.concatenate(got_u), data["u"])
+    assert np.array_equal(np.concatenate(got_u), data["u"][:, 1])
     files = exportmod.export(darcy, "neuraloperator", tmp_path / "no")
     assert [f.name for f in files] == ["ds_train_17.pt", "ds_valid_17.pt", "ds_test_17.pt"]
     d = torch.load(files[0])
     assert set(d) == {"x", "y"} and d["x"].dtype == torch.float32
-    assert np.array_equal(d["x"].numpy(), data["kappa"][:12]) and np.array_equal(d["y"].numpy(), data["u"][:12])
-    proc = run_cli(["dataset", "export", str(darcy), "--format", "neuraloperator", "-o", str(tmp_path / "cli")])
+    assert np.array_equal(d["x"].numpy(), data["kappa"][:12]) and np.array_equal(d["y"].numpy(), data["u"][:12, 1])
+    proc = run_cli(["dataset", "export", str(darcy), "--format", "neuraloperator", "--name", "darcy",
+                    "-o", str(tmp_path / "cli")])
     assert proc.returncode == 0, proc.stderr
-    assert torch.equal(torch.load(tmp_path / "cli" / "ds_test_17.pt")["y"], torch.from_numpy(data["u"][18:]))
+    assert torch.equal(torch.load(tmp_path / "cli" / "darcy_test_17.pt")["y"], torch.from_numpy(data["u"][18:, 1]))
+
+
+@pytest.mark.parametrize("family, solver", [
+    ("heat", 'ksp_type = "cg"\npc_type = "gamg"'),
+    ("helmholtz", 'ksp_type = "gmres"\npc_type = "lu"'),
+])
+def test_exports_carry_every_input(tmp_path, family, solver):
+    """Helmholtz: k is a constant channel of x next to f; heat: x = (kappa, u(t0)), y = u(t1..tT)
+    as channels for neuraloperator and (u, kappa) over time per sample for PDEBench."""
+    root = tmp_path / family
+    generate(case_text(family=family, n=4, solver=solver), root)
+    data = read_all(root)
+    fam = make_family(family, (17, 17), seed=7)
+    d = torch.load(exportmod.export(root, "neuraloperator", tmp_path / "no")[0])
+    x, y = d["x"].numpy(), d["y"].numpy()
+    pde = exportmod.export(root, "pdebench", tmp_path / "pb")[0]
+    assert pde.name == "ds_train.h5"
+    with h5py.File(pde) as h5:
+        assert list(h5) == ["0000", "0001"] and list(h5.attrs["channels"]) == ["u"] + fam_inputs(root)
+        series = np.stack([h5[g]["data"][...] for g in h5])          # [n, T, nx, ny, C]
+        assert np.array_equal(h5["0001/grid/t"][...], read_times(root))
+    if family == "helmholtz":
+        assert x.shape == (2, 2, 17, 17) and y.shape == (2, 1, 17, 17)
+        assert np.array_equal(x[:, 0], data["f"][:2])
+        for j in range(2):
+            assert np.all(x[j, 1] == np.float32(fam.sample(j).scalars["k"]))
+            assert np.all(series[j, :, :, :, 2] == np.float32(fam.sample(j).scalars["k"]))
+        assert np.array_equal(y[:, 0], data["u"][:2, 1])
+        assert np.array_equal(series[..., 0], data["u"][:2]) and not np.any(series[:, 0, ..., 0])
+    else:
+        T = fam.n_steps
+        assert x.shape == (2, 2, 17, 17) and y.shape == (2, T, 17, 17)
+        assert np.array_equal(x[:, 0], data["kappa"][:2]) and np.array_equal(x[:, 1], data["u"][:2, 0])
+        assert np.array_equal(y, data["u"][:2, 1:])
+        assert np.array_equal(series[..., 0], data["u"][:2])
+        assert np.array_equal(series[..., 1], np.broadcast_to(data["kappa"][:2, None], series[..., 1].shape))
+    ds = WellSplit(root, "train")
+    assert np.array_equal(ds[1]["x"].numpy(), x[1]) and np.array_equal(ds[1]["y"].numpy(), y[1])
+
+
+def fam_inputs(root: Path) -> list[str]:
+    with h5py.File(root / "data" / "train" / "ds.hdf5") as h5:
+        return [str(n) for n in h5.attrs["input_fields"]]
+
+
+def read_times(root: Path) -> np.ndarray:
+    with h5py.File(root / "data" / "train" / "ds.hdf5") as h5:
+        return h5["dimensions/time"][...]
+
+
+def test_stats_streamed_equal_direct_and_batch_independent(darcy):
+    from solvers.datasets.stats import well_stats
+    f = darcy / "data" / "train" / "ds.hdf5"
+    a, b = well_stats(f, batch=5), well_stats(f, batch=64)
+    u = read_all(darcy)["u"][:12].astype(np.float64)
+    for k in a:
+        for name in a[k]:
+            assert a[k][name] == pytest.approx(b[k][name], rel=1e-12, abs=1e-300)
+    assert a["rms"]["u"] == pytest.approx(np.sqrt(np.mean(u ** 2)), rel=1e-12)
 
 
 def test_torch_dataset_is_lazy_and_matches_files(darcy):
@@ -280,9 +357,9 @@ def test_torch_dataset_is_lazy_and_matches_files(darcy):
     ds = WellSplit(darcy, "valid")
     assert len(ds) == 6 and ds._h5 is None                     # nothing opened yet
     item = ds[2]
-    assert item["index"] == 14 and item["x"].shape == (1, 17, 17)
+    assert item["index"] == 14 and item["x"].shape == (1, 17, 17) and item["y"].shape == (1, 17, 17)
     assert np.array_equal(item["x"][0].numpy(), data["kappa"][14])
-    assert np.array_equal(item["y"][0].numpy(), data["u"][14])
+    assert np.array_equal(item["y"][0].numpy(), data["u"][14, 1])
     assert pickle.loads(pickle.dumps(ds))._h5 is None         # workers open their own handle
     loader = torch.utils.data.DataLoader(WellSplit(darcy, "train", normalize=True), batch_size=4, num_workers=2)
     xs = torch.cat([b["x"] for b in loader])

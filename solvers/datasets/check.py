@@ -6,7 +6,9 @@ PATH is a dataset directory (``<name>/`` with ``data/{train,valid,test}/*.hdf5``
 ``check_thewell_formatting.py``; fields float32 with the shapes their flags imply; every sample
 present exactly once (``scalars/sample_index`` covers ``0..N-1`` across the splits); no NaN/inf;
 no field constant over a sample (a never-written row); ``stats.yaml`` equal to the recomputed
-training statistics.
+training statistics (:mod:`.stats`, The Well's keys including the ``_delta`` ones); every stored
+true relative residual ``scalars/residual`` at most the tolerance the solves were run with
+(``solver.rtol`` in ``<name>.yaml``).
 """
 from __future__ import annotations
 
@@ -143,6 +145,7 @@ def _check_field(g, name, order, B, nt, axes, sizes, ndim, bad, rep: CheckReport
         bad(f"{where}: dtype {ds.dtype}, expected float32")
     lo, hi, s, count = np.inf, -np.inf, 0.0, 0
     const, nonfinite = [], []
+    spatial = bool(np.any(dv))                   # a field without grid axes is one value per sample
     n = ds.shape[0] if flags["sample_varying"] else 1
     for a in range(0, n, batch):
         x = ds[a:a + batch] if flags["sample_varying"] else ds[...][None]
@@ -151,7 +154,8 @@ def _check_field(g, name, order, B, nt, axes, sizes, ndim, bad, rep: CheckReport
         nonfinite += (a + np.flatnonzero(~fin)).tolist()
         good = flat[fin]
         if good.size:
-            const += (a + np.flatnonzero(fin)[good.max(axis=1) == good.min(axis=1)]).tolist()
+            if spatial:
+                const += (a + np.flatnonzero(fin)[good.max(axis=1) == good.min(axis=1)]).tolist()
             lo, hi = min(lo, float(good.min())), max(hi, float(good.max()))
             s += float(good.astype(np.float64).sum())
             count += good.size
@@ -167,7 +171,7 @@ def check(path: str | Path) -> CheckReport:
     """Check a dataset directory or one ``.hdf5`` file."""
     import yaml
 
-    from .writer import training_stats
+    from .stats import compare, well_stats
     path = Path(path)
     rep = CheckReport()
     if path.is_file():
@@ -210,6 +214,7 @@ def check(path: str | Path) -> CheckReport:
             n_split += len(idx)
         if n_split != info["n"]:
             rep.problems.append(f"{path}: split {s} holds {n_split} samples, metadata says {info['n']}")
+    _check_residuals(path, meta, rep)
     missing, dup = np.flatnonzero(seen == 0), np.flatnonzero(seen > 1)
     if missing.size:
         rep.problems.append(f"{path}: {missing.size} samples missing (first {missing[:10].tolist()})")
@@ -223,10 +228,29 @@ def check(path: str | Path) -> CheckReport:
         stored = yaml.safe_load(stats_file.read_text())
         train = sorted((path / "data" / meta["stats_split"]).glob("*.hdf5"))
         if train:
-            fresh = training_stats(train[0])
-            for k in ("mean", "std", "rms"):
-                for name, v in fresh[k].items():
-                    got = stored.get(k, {}).get(name)
-                    if got is None or abs(got - v) > 1e-6 * max(abs(v), fresh["rms"][name]):
-                        rep.problems.append(f"stats.yaml: {k}.{name} = {got}, recomputed {v:.8g}")
+            rep.problems += [f"stats.yaml: {msg}" for msg in compare(stored, well_stats(train[0]))]
     return rep
+
+
+def _check_residuals(path: Path, meta: dict, rep: CheckReport) -> None:
+    """Every stored true relative residual <= the stored ``solver.rtol`` (issue 15, item 7)."""
+    import h5py
+    rtol = (meta.get("solver") or {}).get("rtol")
+    if rtol is None:
+        rep.problems.append(f"{path}: no solver.rtol in the metadata to verify the residuals against")
+        return
+    for s in schema.SPLITS:
+        for f in sorted((path / "data" / s).glob("*.hdf5")) if (path / "data" / s).is_dir() else []:
+            with h5py.File(f, "r") as h5:
+                if "residual" not in h5["scalars"]:
+                    rep.problems.append(f"{f}: scalars/residual missing")
+                    continue
+                r, idx = h5["scalars/residual"][...], h5["scalars/sample_index"][...]
+            over = np.flatnonzero(~(r <= rtol))
+            if over.size:
+                worst = over[np.argmax(np.nan_to_num(r[over], nan=np.inf))]
+                rep.problems.append(f"{f}: {over.size} stored residual(s) above solver.rtol = {rtol:g} "
+                                    f"(samples {idx[over[:10]].tolist()}; worst {r[worst]:.3e} at sample "
+                                    f"{int(idx[worst])})")
+            rep.summary.append(f"  scalars/residual         max {float(np.max(r)) if r.size else 0.0:.3e} "
+                               f"<= rtol {rtol:g}: {'yes' if not over.size else 'NO'}")

@@ -32,7 +32,7 @@ from . import schema, writer
 # Which sample arrays are stored as input fields (the others are constant and become
 # simulation parameters); every family's output is the solution ``u``.
 INPUTS = {"darcy_exp": ["kappa"], "darcy_fno": ["kappa"], "poisson": ["f", "g"],
-          "helmholtz": ["f"], "heat": ["kappa"]}
+          "helmholtz": ["f", "k"], "heat": ["kappa"]}
 
 
 def _check(sections: dict, path: str) -> None:
@@ -100,8 +100,8 @@ def split_sizes(n: int, fractions: list[float]) -> tuple[int, int, int]:
 def layout_for(family: Family, name: str, extent, compression: str) -> schema.Layout:
     """The Well layout of a family's dataset: its input fields and the solution ``u``."""
     heat = isinstance(family, HeatFamily)
-    fields = [schema.FieldSpec(f, "input") for f in INPUTS[family.name]]
-    fields.append(schema.FieldSpec("u", "output", time_varying=heat))
+    fields = [schema.FieldSpec(f, "input", dim_varying=f != "k") for f in INPUTS[family.name]]
+    fields.append(schema.FieldSpec("u", "output", time_varying=True))
     scalars = {"sample_index": "int64", "seed": "int64", "iterations": "int64", "residual": "float64"}
     if family.name == "helmholtz":
         scalars["k"] = "float64"
@@ -109,7 +109,8 @@ def layout_for(family: Family, name: str, extent, compression: str) -> schema.La
               if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return schema.Layout(dataset_name=name, shape=family.shape, extent=extent, fields=fields,
                          scalars=scalars, parameters=params,
-                         times=family.times() if heat else np.zeros(1), compression=compression)
+                         times=family.times() if heat else schema.STEADY_TIMES, compression=compression,
+                         steady=not heat)
 
 
 def solve_order(family: Family, n: int, method: str, comm: MPI.Comm) -> list[int]:
@@ -191,8 +192,8 @@ class SampleSolver:
         op.destroy()
         if grid.comm.rank != 0:
             return None
-        fields = {name: s.fields[name] for name in INPUTS[fam.name]}
-        fields["u"] = np.stack(states) if isinstance(fam, HeatFamily) else states[0]
+        fields = {name: np.asarray({**s.fields, **s.scalars}[name]) for name in INPUTS[fam.name]}
+        fields["u"] = np.stack(states) if isinstance(fam, HeatFamily) else schema.steady_states(states[0])
         scalars = {"sample_index": index, "seed": s.seed, "iterations": its, "residual": res, **s.scalars}
         return writer.SampleResult(index, fields, scalars)
 
@@ -253,6 +254,8 @@ def _args(p: argparse.ArgumentParser) -> None:
     e.add_argument("path", help="dataset directory")
     e.add_argument("--format", required=True, choices=("pdebench", "neuraloperator"))
     e.add_argument("-o", "--output", default="", help="output directory (default PATH/export/FORMAT)")
+    e.add_argument("--name", default="", help="file-name prefix (default: the dataset name; neuraloperator's "
+                   "DarcyDataset reads --name darcy)")
 
 
 def _check_cmd(args) -> int:
@@ -268,7 +271,7 @@ def _check_cmd(args) -> int:
 def _export_cmd(args) -> int:
     from .export import export
     try:
-        files = export(args.path, args.format, args.output or None)
+        files = export(args.path, args.format, args.output or None, args.name or None)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}")
         return 2

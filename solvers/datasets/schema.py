@@ -16,6 +16,14 @@ One file per split holds ``B`` samples ("trajectories")::
 
 Inputs (coefficients, sources, initial states) and outputs (solutions) are both fields; the root
 attributes ``input_fields`` / ``output_fields`` say which is which. Each sample is one HDF5 chunk.
+
+Steady families use a two-state pseudo-time (``STEADY_TIMES`` = [0, 1]): the output ``u`` is
+time-varying with ``u[:, 0] = 0`` (the zero initial iterate every solve starts from) and
+``u[:, 1]`` = the solution, while the inputs are time-constant fields. The Well's ``WellDataset``
+with its default window (1 input step, 1 output step) then yields one window per sample with
+``constant_fields`` = the inputs, ``input_fields`` = u(0) = 0 and ``output_fields`` = the solution.
+A per-sample scalar input (Helmholtz's ``k``) is a field with ``dim_varying`` all False (shape
+[B]); The Well's loader tiles it over the grid into a constant channel.
 """
 from __future__ import annotations
 
@@ -27,6 +35,12 @@ import numpy as np
 SPLITS = ("train", "valid", "test")
 AXES = ("x", "y", "z")
 FIELD_DTYPE = np.float32
+STEADY_TIMES = np.array([0.0, 1.0])             # pseudo-time of a steady sample: zero state, solution
+
+
+def steady_states(u: np.ndarray) -> np.ndarray:
+    """The stored [2, nx, ny] states of a steady solution ``u``: (0, u) at ``STEADY_TIMES``."""
+    return np.stack([np.zeros_like(u), u])
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,7 @@ class FieldSpec:
     name: str
     role: str
     time_varying: bool = False
+    dim_varying: bool = True                     # False: one value per sample, constant in space
 
 
 @dataclass
@@ -52,14 +67,17 @@ class Layout:
     compression: str = "none"                    # 'none', 'gzip' or 'lzf'
     bc_type: str = "WALL"
     bc_value: float = 0.0
+    steady: bool = False                         # the time axis is the pseudo-time STEADY_TIMES
 
     @property
     def dim(self) -> int:
         return len(self.shape)
 
     def field_shape(self, spec: FieldSpec, n: int) -> tuple[int, ...]:
-        """[n, (T,) nx, ny(, nz)]."""
-        return (n,) + ((len(self.times),) if spec.time_varying else ()) + tuple(self.shape)
+        """[n, (T,) (nx, ny(, nz))]."""
+        return (n,) + ((len(self.times),) if spec.time_varying else ()) + \
+            (tuple(self.shape) if spec.dim_varying else ())
+
 
     def sample_shape(self, spec: FieldSpec) -> tuple[int, ...]:
         return self.field_shape(spec, 1)[1:]
@@ -80,10 +98,11 @@ class Layout:
         """Plain-data description (for ``<name>.yaml`` and shard files)."""
         return {"dataset_name": self.dataset_name, "shape": list(self.shape),
                 "extent": [list(map(float, e)) for e in self.extent],
-                "fields": [{"name": f.name, "role": f.role, "time_varying": f.time_varying} for f in self.fields],
+                "fields": [{"name": f.name, "role": f.role, "time_varying": f.time_varying,
+                            "dim_varying": f.dim_varying} for f in self.fields],
                 "scalars": dict(self.scalars), "parameters": dict(self.parameters),
                 "times": [float(t) for t in self.times], "compression": self.compression,
-                "bc_type": self.bc_type, "bc_value": self.bc_value}
+                "bc_type": self.bc_type, "bc_value": self.bc_value, "steady": self.steady}
 
 
 def _str_list(names: Sequence[str]) -> np.ndarray:
@@ -120,6 +139,7 @@ def create(h5, layout: Layout, n: int, early: bool = False) -> None:
         h5.attrs[k] = float(v)
     h5.attrs["input_fields"] = _str_list(layout.inputs)
     h5.attrs["output_fields"] = _str_list(layout.outputs)
+    h5.attrs["steady"] = bool(layout.steady)
 
     dims = h5.create_group("dimensions")
     axes = AXES[:layout.dim]
@@ -142,7 +162,7 @@ def create(h5, layout: Layout, n: int, early: bool = False) -> None:
         shape = layout.field_shape(spec, n)
         ds = t0.create_dataset(spec.name, shape=shape, dtype=FIELD_DTYPE, chunks=(1,) + shape[1:],
                                dcpl=dataset_creation_plist(early), **comp)
-        ds.attrs["dim_varying"] = np.ones(layout.dim, dtype=bool)
+        ds.attrs["dim_varying"] = np.full(layout.dim, spec.dim_varying, dtype=bool)
         ds.attrs["sample_varying"] = True
         ds.attrs["time_varying"] = spec.time_varying
 
@@ -177,15 +197,17 @@ def layout_from_file(h5) -> Layout:
     axes = [a.decode() if isinstance(a, bytes) else str(a) for a in dims.attrs["spatial_dims"]]
     coords = [dims[a][...] for a in axes]
     inputs = set(_names(h5.attrs.get("input_fields", [])))
-    fields = [FieldSpec(name, "input" if name in inputs else "output",
-                        bool(h5["t0_fields"][name].attrs["time_varying"]))
-              for name in _names(h5["t0_fields"].attrs["field_names"])]
+    t0 = h5["t0_fields"]
+    fields = [FieldSpec(name, "input" if name in inputs else "output", bool(t0[name].attrs["time_varying"]),
+                        bool(np.all(t0[name].attrs["dim_varying"])))
+              for name in _names(t0.attrs["field_names"])]
     params = {p: float(h5.attrs[p]) for p in _names(h5.attrs["simulation_parameters"])}
     scalars = {n: h5["scalars"][n].dtype.str for n in _names(h5["scalars"].attrs["field_names"])
                if n not in params}
     return Layout(dataset_name=str(h5.attrs["dataset_name"]), shape=tuple(len(c) for c in coords),
                   extent=[(float(c[0]), float(c[-1])) for c in coords], fields=fields, scalars=scalars,
-                  parameters=params, times=dims["time"][...].astype(float))
+                  parameters=params, times=dims["time"][...].astype(float),
+                  steady=bool(h5.attrs.get("steady", False)))
 
 
 def _names(values) -> list[str]:

@@ -420,7 +420,8 @@ def _finalize(plan: Plan, rep: Report, versions: dict) -> None:
         _merge_shards(plan)
     sizes = dict(zip(schema.SPLITS, plan.split_sizes))
     stats_split = next(s for s in schema.SPLITS if sizes[s])
-    stats = training_stats(plan.split_file(plan.partial, stats_split))
+    from .stats import well_stats
+    stats = well_stats(plan.split_file(plan.partial, stats_split))
     (plan.partial / "stats.yaml").write_text(yaml.safe_dump(stats, sort_keys=False))
     start = 0
     index_ranges = {}
