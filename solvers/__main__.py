@@ -2,14 +2,16 @@
 
 Everything after ``--`` (and a case file's ``[petsc]`` table, with lower precedence) goes into
 PETSc's options database before PETSc initialises, so ``-log_view``, ``-ksp_monitor``,
-``-ksp_type``... behave as in any PETSc program. Works identically under ``mpirun -n N``;
+``-ksp_type``... behave as in any PETSc program. A case file is read and validated as a whole
+before PETSc initialises (a rejected case's ``[petsc]`` table never reaches PETSc), then its PETSc
+type names are checked against PETSc's registry. Works identically under ``mpirun -n N``;
 only rank 0 prints.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-import tomllib
+from typing import Any
 
 
 def _split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -19,34 +21,81 @@ def _split_argv(argv: list[str]) -> tuple[list[str], list[str]]:
     return argv, []
 
 
-def _case_petsc_options(args: list[str]) -> list[str]:
-    """Raw ``[petsc]`` table of the case file named after ``run`` (validated later)."""
-    if len(args) < 2 or args[0] != "run":
-        return []
-    try:
-        with open(args[1], "rb") as fh:
-            table = tomllib.load(fh).get("petsc", {})
-    except (OSError, tomllib.TOMLDecodeError):
-        return []
-    if not isinstance(table, dict):
-        return []
-    out = []
-    for k, v in table.items():
-        if isinstance(v, (dict, list)):
-            continue
-        out.append("-" + str(k).lstrip("-"))
-        if isinstance(v, bool):
-            out.append("true" if v else "false")
-        elif v != "":
-            out.append(str(v))
-    return out
+def _defer_petsc() -> None:
+    """Load petsc4py's ``PETSc`` module without initialising PETSc, so that modules doing
+    ``from petsc4py import PETSc`` at import (a kind's schema) load before PETSc sees any
+    option; :func:`_init_petsc` initialises it."""
+    import solvers  # noqa: F401  (locates petsc4py)
+    import petsc4py.lib
+
+    petsc4py.lib.ImportPETSc(None)
 
 
 def _init_petsc(petsc_args: list[str]) -> None:
-    import solvers  # noqa: F401  (locates petsc4py)
     import petsc4py
 
     petsc4py.init([sys.argv[0]] + petsc_args)
+
+
+def _agree(comm: Any, err: str | None) -> None:
+    """Raise one collective ``UserError`` on every rank if any rank has an error (the lowest
+    failing rank's message, naming the rank if it differs from rank 0's view). Collective."""
+    from .parallel import UserError
+
+    errs = comm.allgather(err)
+    bad = [(r, e) for r, e in enumerate(errs) if e is not None]
+    if bad:
+        r, e = bad[0]
+        raise UserError(e if r == 0 else f"(rank {r}) {e}", collective=True)
+
+
+def load_case(path: str, comm: Any) -> Any:
+    """The validated case of ``path``: rank 0 reads the file and broadcasts its text, every rank
+    validates it against the machine memory of all nodes; any failure is a collective
+    ``UserError`` (exit 2). Runs before PETSc initialises. Collective."""
+    from mpi4py import MPI
+
+    from . import case as casemod
+    from .parallel import UserError
+    from .registry import schemas
+
+    text, err, case = None, None, None
+    if comm.rank == 0:
+        try:
+            text = casemod.read_case_text(path)
+        except casemod.CaseError as exc:
+            err = f"{path}: {exc}"
+    text, err = comm.bcast((text, err), root=0)
+    if err is not None:
+        raise UserError(err, collective=True)
+    hosts = comm.allgather(MPI.Get_processor_name())
+    try:
+        case = casemod.validate(casemod.parse_text(text, path), schemas(), text=text, source=path,
+                                memory=len(set(hosts)) * casemod.machine_memory())
+    except casemod.CaseError as exc:
+        err = f"{path}: {exc}"
+    _agree(comm, err)
+    return case
+
+
+def check_case_petsc(case: Any, comm: Any) -> None:
+    """The case's PETSc type names exist (:func:`solvers.case.check_petsc_types`); after PETSc
+    initialised, a failure also clears the options database, so that options acting at
+    ``PetscFinalize`` (``-log_view``) do nothing for a rejected case. Collective."""
+    from . import case as casemod
+    from .registry import schemas
+
+    err = None
+    try:
+        casemod.check_petsc_types(case, schemas()[case.kind])
+    except casemod.CaseError as exc:
+        err = f"{case.source}: {exc}"
+    if err is not None:
+        from petsc4py import PETSc
+
+        if PETSc.Sys.isInitialized():
+            PETSc.Options().clear()
+    _agree(comm, err)
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -78,15 +127,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def cmd_run(args, comm) -> int:
-    from . import case as casemod
-    from .parallel import Comms, UserError, stdout_is_terminal
-    from .registry import schemas
+    from .parallel import Comms, stdout_is_terminal
     from .run import run_case
 
-    try:
-        c = casemod.load(args.case, schemas())
-    except casemod.CaseError as exc:
-        raise UserError(f"{args.case}: {exc}") from None
+    c = args.loaded_case
     run_case(c, Comms(comm), output=args.output, quiet=args.quiet or not stdout_is_terminal(),
              overwrite=args.overwrite)
     return 0
@@ -151,7 +195,7 @@ def cmd_schema(args, comm) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args_in, petsc_args = _split_argv(list(sys.argv[1:] if argv is None else argv))
-    _init_petsc(_case_petsc_options(args_in) + petsc_args)
+    _defer_petsc()
     from mpi4py import MPI
 
     from .parallel import guarded
@@ -161,6 +205,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def go() -> int:
         args = build_parser(args_in[0] if args_in else None).parse_args(args_in)
+        case = load_case(args.case, comm) if args.command == "run" else None
+        if case is not None:
+            check_case_petsc(case, comm)            # type names PETSc defines (before PETSc starts)
+        _init_petsc((case.petsc_options() if case is not None else []) + petsc_args)
+        if case is not None:
+            check_case_petsc(case, comm)            # registered in this build
+            args.loaded_case = case
         handlers = {"run": cmd_run, "validate": cmd_validate, "info": cmd_info, "schema": cmd_schema}
         if args.command in handlers:
             return handlers[args.command](args, comm)

@@ -10,10 +10,21 @@ Common sections, valid for every kind:
 - ``[case]``: ``kind`` (required), ``name`` (str), ``description`` (str)
 - ``[output]``: ``path`` (str, HDF5 file or directory; ``-o`` on the command line overrides)
 - ``[petsc]``: PETSc options database entries, e.g. ``ksp_type = "cg"`` (leading dash optional)
+
+Hostile input is refused with a ``CaseError`` before any work (:func:`load`): only regular files
+of at most ``MAX_CASE_BYTES``, UTF-8 text, nesting at most ``MAX_DEPTH`` deep, integers within
+PETSc's 32-bit ``PetscInt``, booleans never taken for numbers nor floats for integer choices,
+grids whose spacing and node count PETSc can represent, ``case.name`` a plain file-name
+component, and a run whose memory estimate (:attr:`Table.estimate`, default
+:func:`grid_estimate`) fits the machine. PETSc type names (``ksp_type``, ``pc_type``) are
+checked against PETSc's registry once PETSc is initialised (:func:`check_petsc_types`).
 """
 from __future__ import annotations
 
 import math
+import os
+import re
+import stat
 import tomllib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -32,9 +43,22 @@ class CaseError(ValueError):
 
 _MISSING = object()
 
+INT_MAX = 2**31 - 1                  # PETSc's PetscInt (32-bit indices, as built here)
+MAX_CASE_BYTES = 1 << 20             # a case file is a few hundred bytes; 1 MiB is generous
+MAX_DEPTH = 16                       # tables/arrays nested deeper than this are refused
+MAX_STR = 4096                       # characters in any string value
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+PETSC_TYPE_RE = re.compile(r"[A-Za-z0-9_]+")
+
 
 def _fmt(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int) and abs(value) >= 10**20:
+        return f"an integer of {len(str(abs(value)))} digits"
+    return str(value)
 
 
 class Spec(ABC):
@@ -67,6 +91,8 @@ class Int(Spec):
     def check(self, value: Any, path: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise CaseError(path, f"must be an integer, got {_fmt(value)}")
+        if not -INT_MAX - 1 <= value <= INT_MAX:
+            raise CaseError(path, f"must fit PETSc's 32-bit integers (|n| <= {INT_MAX}), got {_fmt(value)}")
         if self.min is not None and value < self.min:
             what = "a positive integer" if self.min == 1 or (self.min > 1 and value < 1) else f"an integer >= {self.min}"
             raise CaseError(path, f"must be {what}, got {value}")
@@ -117,16 +143,36 @@ class Float(Spec):
 
 @dataclass
 class Str(Spec):
+    """A string of at most ``MAX_STR`` characters; ``pattern`` (a regex) must match it whole."""
+
     default: Any = _MISSING
     doc: str = ""
+    pattern: re.Pattern | None = None
+    rule: str = ""                   # what ``pattern`` means, for the message
 
     def check(self, value: Any, path: str) -> str:
         if not isinstance(value, str):
             raise CaseError(path, f"must be a string, got {_fmt(value)}")
+        if len(value) > MAX_STR:
+            raise CaseError(path, f"must have at most {MAX_STR} characters, got {len(value)}")
+        if self.pattern is not None and not (value == self.default or self.pattern.fullmatch(value)):
+            raise CaseError(path, f"must be {self.rule}, got {_fmt(value)}")
         return value
 
     def describe(self) -> str:
         return "string"
+
+
+@dataclass
+class PetscType(Str):
+    """The name of a PETSc ``KSP`` or ``PC`` type (``family`` 'ksp' or 'pc'), or one of the
+    project's own methods in ``extra``. The name's form is checked here; whether PETSc has it
+    registered, by :func:`check_petsc_types` once PETSc is initialised."""
+
+    family: str = "ksp"
+    extra: tuple[str, ...] = ()
+    pattern: re.Pattern | None = PETSC_TYPE_RE
+    rule: str = "a PETSc type name (letters, digits, _)"
 
 
 @dataclass
@@ -150,7 +196,7 @@ class Choice(Spec):
     doc: str = ""
 
     def check(self, value: Any, path: str) -> Any:
-        if value not in self.choices:
+        if not any(type(value) is type(c) and value == c for c in self.choices):   # 2.0 is not 2, true not 1
             allowed = ", ".join(_fmt(c) for c in self.choices)
             raise CaseError(path, f"must be one of {allowed}; got {_fmt(value)}")
         return value
@@ -195,10 +241,16 @@ class AnyTable(Spec):
         if not isinstance(value, dict):
             raise CaseError(path, f"must be a table, got {_fmt(value)}")
         for k, v in value.items():
+            if not PETSC_TYPE_RE.fullmatch(k.lstrip("-")):
+                raise CaseError(_join(path, k), "must be a plain name (letters, digits, _)")
             if isinstance(v, (dict, list)):
                 raise CaseError(f"{path}.{k}", "must be a string, number or boolean")
             if isinstance(v, float) and not math.isfinite(v):
                 raise CaseError(f"{path}.{k}", f"must be finite, got {v}")
+            if isinstance(v, int) and not isinstance(v, bool) and not -INT_MAX - 1 <= v <= INT_MAX:
+                raise CaseError(f"{path}.{k}", f"must fit PETSc's 32-bit integers, got {_fmt(v)}")
+            if isinstance(v, str) and len(v) > MAX_STR:
+                raise CaseError(f"{path}.{k}", f"must have at most {MAX_STR} characters, got {len(v)}")
         return dict(value)
 
     def describe(self) -> str:
@@ -207,12 +259,18 @@ class AnyTable(Spec):
 
 @dataclass
 class Table(Spec):
-    """A TOML table with known keys; unknown keys are errors. ``validate`` runs cross-key checks."""
+    """A TOML table with known keys; unknown keys are errors. ``validate`` runs cross-key checks.
+
+    ``estimate`` (a kind's top-level schema only): ``estimate(sections) -> bytes``, the memory
+    the whole run needs, computed from the type-checked sections before ``validate`` runs (so a
+    cross-key check that builds something cannot exhaust memory); default :func:`grid_estimate`.
+    """
 
     keys: dict[str, Spec] = field(default_factory=dict)
     default: Any = _MISSING
     doc: str = ""
     validate: Callable[[dict, str], None] | None = None
+    estimate: Callable[[dict], float] | None = None
 
     def check(self, value: Any, path: str) -> dict:
         if not isinstance(value, dict):
@@ -240,7 +298,7 @@ class Table(Spec):
 
     def optional(self) -> "Table":
         """This table with every key optional becomes an optional section (defaults filled in)."""
-        return Table(self.keys, default=self, doc=self.doc, validate=self.validate)
+        return Table(self.keys, default=self, doc=self.doc, validate=self.validate, estimate=self.estimate)
 
 
 def _join(path: str, key: str) -> str:
@@ -250,7 +308,8 @@ def _join(path: str, key: str) -> str:
 COMMON = {
     "case": Table({
         "kind": Str(doc="solver kind"),
-        "name": Str(default="", doc="a name for the run (used in output)"),
+        "name": Str(default="", doc="a name for the run (used in output)", pattern=NAME_RE,
+                    rule="a plain file name (letters, digits, . _ + -; at most 100; no / or leading .)"),
         "description": Str(default="", doc="free text"),
     }),
     "output": Table({
@@ -288,31 +347,157 @@ class Case:
         return argv
 
 
+def _depth(value: Any) -> int:
+    """How deeply tables and arrays nest in a parsed document (iterative: no recursion limit)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if d <= MAX_DEPTH:
+            stack.extend((c, d + 1) for c in (v.values() if isinstance(v, dict) else v if isinstance(v, list) else ()))
+    return deepest
+
+
 def parse_text(text: str, source: str = "<string>") -> dict:
+    """Parse TOML text; refuses documents nested deeper than ``MAX_DEPTH``."""
     try:
-        return tomllib.loads(text)
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CaseError("", f"{source}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise CaseError("", f"{source}: nested too deeply (more than {MAX_DEPTH} levels)") from None
+    if _depth(raw) > MAX_DEPTH:
+        raise CaseError("", f"{source}: nested too deeply (more than {MAX_DEPTH} levels)")
+    return raw
 
 
-def validate(raw: dict, schemas: dict[str, Table], text: str = "", source: str = "<string>") -> Case:
-    """Validate a parsed TOML document against the common sections plus the kind's schema."""
+def _bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
+def machine_memory() -> int:
+    """Bytes of memory this process may use: physical memory, or the cgroup limit if lower."""
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
+
+
+# Bytes per grid node of a Krylov solve on a structured grid: an AIJ matrix with 7 entries per
+# row (8 B value + 4 B column index, 3D) ~ 90 B, ~20 work vectors (KSP, right-hand side,
+# solution, coordinates, exact solution, gathered copies) 160 B, and an AMG hierarchy with its
+# Galerkin products about twice the fine matrix. Measured peak RSS increments are below it
+# (README, Reliability); it is meant to catch runs that cannot fit, not to predict RSS.
+BYTES_PER_NODE = 600
+
+
+def grid_estimate(sections: dict) -> float:
+    """Memory of a Krylov solve on ``mesh.shape`` (0 for kinds without a mesh)."""
+    mesh = sections.get("mesh")
+    return float(math.prod(mesh["shape"])) * BYTES_PER_NODE if isinstance(mesh, dict) else 0.0
+
+
+def validate(raw: dict, schemas: dict[str, Table], text: str = "", source: str = "<string>",
+             memory: float | None = None) -> Case:
+    """Validate a parsed TOML document against the common sections plus the kind's schema.
+
+    Order: every key's type and range; the memory estimate against ``memory`` bytes (default
+    :func:`machine_memory`); then the kind's cross-key checks.
+    """
     if "case" not in raw or not isinstance(raw["case"], dict) or "kind" not in raw["case"]:
         raise CaseError("case.kind", "missing required key (one of " + ", ".join(sorted(schemas)) + ")")
     kind = raw["case"]["kind"]
-    if kind not in schemas:
+    if not isinstance(kind, str) or kind not in schemas:
         raise CaseError("case.kind", "unknown kind " + _fmt(kind) + "; known kinds: " + ", ".join(sorted(schemas)))
-    top = Table({**COMMON, **schemas[kind].keys}, validate=schemas[kind].validate)
-    return Case(kind=kind, sections=top.check(raw, ""), text=text, source=source)
+    schema = schemas[kind]
+    sections = Table({**COMMON, **schema.keys}).check(raw, "")
+    need = (schema.estimate or grid_estimate)(sections)
+    have = machine_memory() if memory is None else memory
+    if need > have:
+        raise CaseError("", f"the run needs about {_bytes(need)} of memory (estimate), more than the "
+                            f"{_bytes(have)} this machine has; make the case smaller")
+    if schema.validate is not None:
+        schema.validate(sections, "")
+    return Case(kind=kind, sections=sections, text=text, source=source)
 
 
-def load(path: str | Path, schemas: dict[str, Table]) -> Case:
-    """Read and validate a case file. Raises ``CaseError`` with a key path."""
+def read_case_text(path: str | Path) -> str:
+    """The text of a case file: a regular file of at most ``MAX_CASE_BYTES``, UTF-8. Never
+    blocks (a FIFO or device is refused before it is opened) and never reads more than the cap."""
     p = Path(path)
-    if not p.is_file():
-        raise CaseError("", f"case file not found: {p}")
-    text = p.read_text()
-    return validate(parse_text(text, str(p)), schemas, text=text, source=str(p))
+    try:
+        st = os.stat(p)
+    except OSError as exc:
+        raise CaseError("", f"case file not found: {p} ({exc.strerror})") from None
+    if not stat.S_ISREG(st.st_mode):
+        what = "a directory" if stat.S_ISDIR(st.st_mode) else "a named pipe" if stat.S_ISFIFO(st.st_mode) \
+            else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file"
+        raise CaseError("", f"a case file must be a regular file, {p} is {what}")
+    if st.st_size > MAX_CASE_BYTES:
+        raise CaseError("", f"{p} has {st.st_size} bytes; a case file may have at most {MAX_CASE_BYTES}")
+    try:
+        fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise CaseError("", f"a case file must be a regular file, {p} is not")
+            data = fh.read(MAX_CASE_BYTES + 1)
+    except OSError as exc:
+        raise CaseError("", f"cannot read {p}: {exc.strerror}") from None
+    if len(data) > MAX_CASE_BYTES:
+        raise CaseError("", f"{p}: a case file may have at most {MAX_CASE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise CaseError("", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line})") from None
+
+
+def load(path: str | Path, schemas: dict[str, Table], memory: float | None = None) -> Case:
+    """Read and validate a case file (:func:`read_case_text`, :func:`validate`). Raises
+    ``CaseError`` with a key path."""
+    text = read_case_text(path)
+    return validate(parse_text(text, str(path)), schemas, text=text, source=str(path), memory=memory)
+
+
+def check_petsc_types(case: Case, schema: Table) -> None:
+    """Every :class:`PetscType` value of ``case`` names a PETSc type (or one of the project's
+    methods). Before PETSc initialises: one of the types PETSc defines (``PETSc.KSP.Type``,
+    ``PETSc.PC.Type``); after: registered in this build (``setType`` on a ``COMM_SELF`` object,
+    so e.g. 'hypre' without hypre fails). Not collective. Raises ``CaseError`` naming the key."""
+    from petsc4py import PETSc
+
+    def walk(spec: Table, values: dict, path: str):
+        for k, sub in spec.keys.items():
+            if isinstance(sub, Table) and isinstance(values.get(k), dict):
+                yield from walk(sub, values[k], _join(path, k))
+            elif isinstance(sub, PetscType):
+                yield _join(path, k), sub, values[k]
+
+    for path, spec, value in walk(schema, case.sections, ""):
+        cls = PETSc.KSP if spec.family == "ksp" else PETSc.PC
+        if value in spec.extra:
+            continue
+        if PETSc.Sys.isInitialized():
+            obj = cls().create(PETSc.COMM_SELF)
+            try:
+                obj.setType(value)
+                continue
+            except PETSc.Error:
+                pass
+            finally:
+                obj.destroy()
+        elif value in {v for k, v in vars(cls.Type).items() if not k.startswith("_")}:
+            continue
+        extra = f", or one of {', '.join(spec.extra)}" if spec.extra else ""
+        example = "cg, gmres, bcgs" if spec.family == "ksp" else "gamg, jacobi, ilu, none"
+        raise CaseError(path, f"this PETSc {'build ' if PETSc.Sys.isInitialized() else ''}has no "
+                              f"{spec.family.upper()} type {value!r} (e.g. {example}{extra})")
 
 
 def describe_schema(schema: Table, prefix: str = "") -> list[str]:
@@ -337,9 +522,17 @@ def _check_mesh(mesh: dict, path: str) -> None:
     if len(mesh["extent"]) != len(mesh["shape"]):
         raise CaseError(_join(path, "extent"),
                         f"must have one [lo, hi] pair per dimension ({len(mesh['shape'])}), got {len(mesh['extent'])}")
-    for d, (lo, hi) in enumerate(mesh["extent"]):
+    n = math.prod(mesh["shape"])
+    if n > INT_MAX:
+        raise CaseError(_join(path, "shape"), f"{n} nodes exceed PETSc's 32-bit index range ({INT_MAX})")
+    for d, ((lo, hi), nd) in enumerate(zip(mesh["extent"], mesh["shape"])):
         if hi <= lo:
             raise CaseError(f"{_join(path, 'extent')}[{d}]", f"must satisfy lo < hi, got [{lo}, {hi}]")
+        h = (hi - lo) / max(nd - 1, 1)
+        # the stencil needs h^2 and 1/h^2 as normal numbers, and the nodes lo + i h distinct
+        if not (math.isfinite(hi - lo) and 1e-150 < h < 1e150 and lo + h > lo and hi - h < hi):
+            raise CaseError(f"{_join(path, 'extent')}[{d}]", f"spacing h = {h:.3g} of [{lo}, {hi}] with "
+                            f"{nd} nodes is not representable (1/h^2 overflows or nodes coincide)")
 
 
 def mesh_section(min_nodes: int = 3) -> Table:
@@ -353,11 +546,13 @@ def mesh_section(min_nodes: int = 3) -> Table:
 
 
 def solver_section(ksp_type: str = "cg", pc_type: str = "gamg", rtol: float = 1e-8,
-                   max_it: int = 10000) -> Table:
-    """The ``[solver]`` table for PETSc KSP solves (options database entries override it)."""
+                   max_it: int = 10000, ksp_extra: tuple[str, ...] = ()) -> Table:
+    """The ``[solver]`` table for PETSc KSP solves (options database entries override it);
+    ``ksp_extra``: the kind's own methods accepted besides PETSc's KSP types."""
     return Table({
-        "ksp_type": Str(default=ksp_type, doc="PETSc KSP type (-ksp_type overrides)"),
-        "pc_type": Str(default=pc_type, doc="PETSc PC type (-pc_type overrides)"),
+        "ksp_type": PetscType(default=ksp_type, doc="PETSc KSP type (-ksp_type overrides)", family="ksp",
+                              extra=ksp_extra),
+        "pc_type": PetscType(default=pc_type, doc="PETSc PC type (-pc_type overrides)", family="pc"),
         "rtol": Float(default=rtol, positive=True, max=1.0, doc="relative tolerance (PETSc default test)"),
         "atol": Float(default=1e-50, positive=True, doc="absolute tolerance"),
         "max_it": Int(default=max_it, min=1, doc="maximum iterations"),

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from solvers import case as C
-from solvers.registry import load_plugins, schemas
+from solvers.registry import schemas
 
 from conftest import ROOT, run_cli
 
@@ -13,7 +13,6 @@ BAD = Path(__file__).parent / "cases_bad"
 
 @pytest.fixture(scope="module")
 def sch():
-    load_plugins()
     return schemas()
 
 
