@@ -46,6 +46,7 @@ class RunContext:
     output: Path                   # resolved and checked by solvers.run (file or directory)
     quiet: bool = False            # no progress bars
     overwrite: bool = False        # may replace an output this project wrote before
+    restart: bool = False          # ignore a checkpoint / partial run and start afresh
 
     @property
     def comm(self) -> Any:

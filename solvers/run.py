@@ -48,7 +48,7 @@ def nonfinite(result: Result, comm: MPI.Comm) -> list[str]:
 
 
 def run_case(case: Case, comms: Comms | None = None, output: str | Path = "", quiet: bool = True,
-             overwrite: bool = False) -> dict[str, Any]:
+             overwrite: bool = False, restart: bool = False) -> dict[str, Any]:
     """Run a validated case and write its output; returns the summary (the result's attributes
     plus ``output`` and ``wall_time``). Collective on ``comms.world``."""
     from .io import hdf5, paths
@@ -59,7 +59,7 @@ def run_case(case: Case, comms: Comms | None = None, output: str | Path = "", qu
     path = Path(output) if output else default_output(case, runner)
     path = paths.check_output(path, kind=case.kind, is_dir=runner.output == "dir", overwrite=overwrite,
                               comm=comm)
-    ctx = RunContext(comms=comms, output=path, quiet=quiet, overwrite=overwrite)
+    ctx = RunContext(comms=comms, output=path, quiet=quiet, overwrite=overwrite, restart=restart)
     t0 = time.perf_counter()
     result = runner.run(case, ctx)
     wall = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)

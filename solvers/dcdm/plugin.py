@@ -8,26 +8,20 @@ import numpy as np
 
 from meshes import Grid
 
-from .. import output
 from ..case import Bool, CaseError, Choice, Float, Int, Str, Table, load, mesh_section
 from ..ksp import SolverDiverged, reason_name
-from ..parallel import UserError, rprint, stdout_is_terminal
+from ..parallel import Comms, UserError, rprint, stdout_is_terminal
+from ..poisson.mms import problem_data, problem_section
 from ..registry import RunContext, command, runner, schemas
+from ..result import Block, Result
+from ..run import run_case
 from . import validation  # noqa: F401  (registers the check)
 
 MODELS = Path(__file__).parent / "models"
 
-PROBLEM = Table({
-    "solution": Choice(("sines", "exp", "none"), default="sines",
-                       doc="manufactured solution (as in kind 'poisson') or 'none' for constant data"),
-    "k": Int(default=1, min=1, doc="wavenumber of the 'sines' solution"),
-    "source": Float(default=1.0, doc="constant f when solution = 'none'"),
-    "boundary": Float(default=0.0, doc="constant g when solution = 'none'"),
-}).optional()
-
 RUN_SCHEMA = Table({
     "mesh": mesh_section(),
-    "problem": PROBLEM,
+    "problem": problem_section(),
     "dcdm": Table({
         "model": Str(default="dcdm_2d_128", doc="model file (.pt): a path (relative to the case file "
                                                 "or absolute) or the name of a shipped model in solvers/dcdm/models"),
@@ -84,11 +78,10 @@ def resolve_model(name: str, case_source: str) -> Path:
 
 
 @runner("poisson_dcdm", RUN_SCHEMA, doc="-Δu = f by DCDM (learned conjugate directions) with a trained model")
-def run_dcdm(case, ctx: RunContext) -> dict:
-    """Solve one Poisson problem with DCDM (or KSPFCG + net); print iterations, times, error."""
+def run_dcdm(case, ctx: RunContext) -> Result:
+    """Solve one Poisson problem with DCDM (or KSPFCG + net); report iterations, times, error."""
     import torch  # noqa: F401  (fail early if the ml extra is missing)
 
-    from ..poisson.mms import SOLUTIONS
     from ..poisson.operator import assemble
     from ..poisson.solver import errors
     from .solver import Direction, boundary_guess, dcdm_solve, fcg_ksp
@@ -115,12 +108,8 @@ def run_dcdm(case, ctx: RunContext) -> dict:
                         f"the model's {list(weights(card['grid']['h']))}")
     t0 = time.perf_counter()
     op = assemble(grid)
-    if prob["solution"] == "none":
-        exact, fv, gv = None, prob["source"], prob["boundary"]
-    else:
-        exact, f = SOLUTIONS[prob["solution"]](prob["k"])
-        fv, gv = grid.vec_from_function(f), grid.vec_from_function(exact)
-    b = op.rhs(fv, gv)
+    exact, f, g = problem_data(prob)
+    b = op.rhs(*(grid.vec_from_function(v) if callable(v) else v for v in (f, g)))
     assembly = time.perf_counter() - t0
     direction = Direction(grid, op.A, op.bc_scale, op.mask, net, card["smoother"]["degree"], cfg["threads"])
     u = grid.create_vec()
@@ -136,35 +125,33 @@ def run_dcdm(case, ctx: RunContext) -> dict:
         its, reason = ksp.getIterationNumber(), reason_name(ksp.getConvergedReason())
         history = np.array(ksp.getConvergenceHistory()) / b.norm()
         ksp.destroy()                                   # before the python PC context goes away
-    summary = {"unknowns": grid.size, "method": cfg["method"], "model": str(path), "iterations": its,
-               "reason": reason, "relative_residual": float(history[-1]), "assembly_time": assembly,
-               "solve_time": solve_time, "net_time": direction.net_time,
-               "smoother_degree": card["smoother"]["degree"]}
+    out = Result()
+    out.attrs.update({"unknowns": grid.size, "method": cfg["method"], "model": str(path), "iterations": its,
+                      "reason": reason, "relative_residual": float(history[-1]), "assembly_time": assembly,
+                      "solve_time": solve_time, "net_time": direction.net_time,
+                      "smoother_degree": card["smoother"]["degree"],
+                      "model_card": {k: v for k, v in card.items() if k != "loss_curve"}})
+    out.say(f"poisson_dcdm {grid.dim}D {'x'.join(map(str, grid.shape))} ({grid.size} unknowns) on {comm.size} "
+            f"rank(s), model {path.name} ({card['parameters']} parameters, smoother degree "
+            f"{card['smoother']['degree']}): {cfg['method']} {reason} in {its} iterations "
+            f"(relative residual {history[-1]:.2e}), solve {solve_time:.3f} s of which net "
+            f"{direction.net_time:.3f} s")
     if exact is not None:
-        summary["error_l2"], summary["error_max"] = errors(grid, u, exact)
-    rprint(f"poisson_dcdm {grid.dim}D {'x'.join(map(str, grid.shape))} ({grid.size} unknowns) on {comm.size} "
-           f"rank(s), model {path.name} ({card['parameters']} parameters, smoother degree "
-           f"{card['smoother']['degree']}): {cfg['method']} {reason} in {its} iterations "
-           f"(relative residual {history[-1]:.2e}), solve {solve_time:.3f} s of which net "
-           f"{direction.net_time:.3f} s", comm=comm)
-    if exact is not None:
-        rprint(f"error vs exact solution ({prob['solution']}): L2 = {summary['error_l2']:.3e}, "
-               f"max = {summary['error_max']:.3e}", comm=comm)
+        out.attrs["error_l2"], out.attrs["error_max"] = errors(grid, u, exact)
+        out.say(f"error vs exact solution ({prob['solution']}): L2 = {out.attrs['error_l2']:.3e}, "
+                f"max = {out.attrs['error_max']:.3e}")
+        out.blocks["exact"] = Block.from_grid(grid, np.broadcast_to(exact(*grid.local_coordinates()),
+                                                                    grid.local_shape))
     if not reason.startswith("CONVERGED"):
+        for line in out.lines:
+            rprint(line, comm=comm)
         raise SolverDiverged(f"DCDM did not converge: {reason} after {its} iterations "
-                        f"(relative residual {history[-1]:.2e}); raise dcdm.max_it or check the model")
-    out = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.h5")
-    datasets = {"u": grid.gather(u), "residual_history": history}
+                             f"(relative residual {history[-1]:.2e}); raise dcdm.max_it or check the model")
+    out.blocks["u"] = Block.from_grid(grid, grid.local_array(u))
+    out.arrays["residual_history"] = history
     for d, name in enumerate("xyz"[:grid.dim]):
-        datasets[name] = grid.coordinates(d)
-    if exact is not None:
-        datasets["exact"] = grid.gather(grid.vec_from_function(exact))
-    attrs = {"case_text": case.text, "kind": case.kind, "versions": output.versions(comm),
-             "model_card": {k: v for k, v in card.items() if k != "loss_curve"}, **summary}
-    output.write(out, datasets, attrs, comm=comm)
-    rprint(f"wrote {out}", comm=comm)
-    summary["output"] = out
-    return summary
+        out.arrays[name] = grid.coordinates(d)
+    return out
 
 
 def _train_config(case):
@@ -179,17 +166,18 @@ def _train_config(case):
                        **case["training"])
 
 
-@runner("dcdm_train", TRAIN_SCHEMA, doc="train a DCDM model (rank 0) and write <path>.pt + <path>.json")
-def run_train(case, ctx: RunContext, resume: bool = True) -> dict:
+@runner("dcdm_train", TRAIN_SCHEMA, doc="train a DCDM model (rank 0) and write <path>.pt + <path>.json",
+        output=".pt")
+def run_train(case, ctx: RunContext) -> Result:
     """Train on rank 0 (the other ranks wait); the model goes to [output] path or -o (.pt)."""
     from .train import train
 
     comm = ctx.comm
-    out = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.pt")
+    out = str(ctx.output)
     card, err = None, None
     if comm.rank == 0:
         try:
-            card = train(_train_config(case), out, quiet=ctx.quiet, resume=resume,
+            card = train(_train_config(case), out, quiet=ctx.quiet, resume=not ctx.restart,
                          log=lambda *a: print(*a, flush=True))
         except OSError as exc:
             err = f"could not write {out}: {exc}"
@@ -198,7 +186,10 @@ def run_train(case, ctx: RunContext, resume: bool = True) -> dict:
     err = comm.bcast(err, root=0)
     if err:
         raise UserError(err)
-    return comm.bcast(card, root=0)
+    res = Result()
+    res.attrs.update(comm.bcast(card, root=0))
+    res.say(f"wrote {out} and {Path(out).with_suffix('.json')}")
+    return res
 
 
 def _train_args(p) -> None:
@@ -219,6 +210,6 @@ def train_dcdm(args) -> int:
         raise UserError(f"{args.case}: {exc}") from None
     if case.kind != "dcdm_train":
         raise UserError(f"{args.case}: case.kind: must be 'dcdm_train' for train-dcdm, got {case.kind!r}")
-    ctx = RunContext(comm=comm, output=args.output, quiet=args.quiet or not stdout_is_terminal())
-    run_train(case, ctx, resume=not args.restart)
+    run_case(case, Comms(comm), output=args.output, quiet=args.quiet or not stdout_is_terminal(),
+             restart=args.restart)
     return 0

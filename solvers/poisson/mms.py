@@ -36,3 +36,24 @@ def exp_product(k: int = 1) -> tuple[Field, Field]:
 
 
 SOLUTIONS: dict[str, Callable[[int], tuple[Field, Field]]] = {"sines": sines, "exp": exp_product}
+
+
+def problem_section():
+    """The ``[problem]`` table of the kinds that solve one Poisson problem (poisson, poisson_dcdm)."""
+    from ..case import Choice, Float, Int, Table
+
+    return Table({
+        "solution": Choice(("sines", "exp", "none"), default="sines",
+                           doc="manufactured solution (validation.md) or 'none' for constant data"),
+        "k": Int(default=1, min=1, doc="wavenumber of the 'sines' solution"),
+        "source": Float(default=1.0, doc="constant f when solution = 'none'"),
+        "boundary": Float(default=0.0, doc="constant g when solution = 'none'"),
+    }).optional()
+
+
+def problem_data(problem: dict) -> tuple[Field | None, Field | float, Field | float]:
+    """(exact u or None, f, g) of a validated ``[problem]`` table."""
+    if problem["solution"] == "none":
+        return None, problem["source"], problem["boundary"]
+    exact, f = SOLUTIONS[problem["solution"]](problem["k"])
+    return exact, f, exact

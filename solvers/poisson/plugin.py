@@ -5,22 +5,16 @@ import numpy as np
 
 from meshes import Grid
 
-from ..case import Choice, Float, Int, Table, mesh_section, solver_section
+from ..case import Table, mesh_section, solver_section
 from ..registry import RunContext, runner
 from ..result import Block, Result
-from .mms import SOLUTIONS
+from .mms import problem_data, problem_section
 from .solver import errors, solve_poisson
 from . import validation  # noqa: F401  (registers the checks)
 
 SCHEMA = Table({
     "mesh": mesh_section(),
-    "problem": Table({
-        "solution": Choice(("sines", "exp", "none"), default="sines",
-                           doc="manufactured solution (validation.md) or 'none' for constant data"),
-        "k": Int(default=1, min=1, doc="wavenumber of the 'sines' solution"),
-        "source": Float(default=1.0, doc="constant f when solution = 'none'"),
-        "boundary": Float(default=0.0, doc="constant g when solution = 'none'"),
-    }).optional(),
+    "problem": problem_section(),
     "solver": solver_section(rtol=1e-10),
 })
 
@@ -31,11 +25,7 @@ def run_poisson(case, ctx: RunContext) -> Result:
     comm = ctx.comm
     mesh, prob, sol = case["mesh"], case["problem"], case["solver"]
     grid = Grid(mesh["shape"], mesh["extent"], comm=comm)
-    if prob["solution"] == "none":
-        exact, f, g = None, prob["source"], prob["boundary"]
-    else:
-        exact, f = SOLUTIONS[prob["solution"]](prob["k"])
-        g = exact
+    exact, f, g = problem_data(prob)
     res = solve_poisson(grid, f, g, **sol)
     info = res.info
     out = Result()
