@@ -5,6 +5,7 @@ register with :func:`solvers.registry.check`; this module only arranges numbers.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Sequence
 
@@ -19,6 +20,42 @@ def observed_orders(h: Sequence[float], err: Sequence[float]) -> tuple[np.ndarra
     pairwise = np.log(err[:-1] / err[1:]) / np.log(h[:-1] / h[1:])
     slope = float(np.polyfit(np.log(h), np.log(err), 1)[0])
     return pairwise, slope
+
+
+class RefinementStudy(ABC):
+    """A convergence-rate study (the scikit-fem ``test_convergence`` pattern): solve on each of
+    ``levels``, fit log(error) against log(h) and compare the slope with ``expected``.
+
+    A subclass sets ``levels`` (and ``expected``, ``tol``) and implements :meth:`errors`; tests
+    and ``validate`` checks are then a few lines each.
+    """
+
+    levels: Sequence[int] = ()
+    expected: float = 2.0
+    tol: float = 0.1
+
+    @abstractmethod
+    def errors(self, level: int) -> tuple[float, dict[str, float]]:
+        """(h, {norm name: error}) of the solve on ``level``."""
+
+    def run(self) -> tuple[list[float], dict[str, list[float]]]:
+        """h and the errors of every norm on every level."""
+        hs, errs = [], {}
+        for level in self.levels:
+            h, e = self.errors(level)
+            hs.append(h)
+            for norm, value in e.items():
+                errs.setdefault(norm, []).append(value)
+        return hs, errs
+
+    def orders(self) -> dict[str, tuple[np.ndarray, float]]:
+        """Per norm: (pairwise orders, least-squares slope)."""
+        hs, errs = self.run()
+        return {norm: observed_orders(hs, e) for norm, e in errs.items()}
+
+    def passed(self, pairwise: np.ndarray, slope: float) -> bool:
+        """The slope and the finest pair's order are both within ``tol`` of ``expected``."""
+        return abs(slope - self.expected) <= self.tol and abs(pairwise[-1] - self.expected) <= self.tol
 
 
 def format_results(results: Sequence[CheckResult]) -> str:
