@@ -19,6 +19,11 @@ test: setup
 test-slow: setup
 	$(PY) -m pytest -q -m slow
 
+.PHONY: test-interop
+test-interop: setup
+	@bash scripts/setup_interop.sh
+	.venv-interop/bin/python -m pytest -q tests/interop --confcutdir tests/interop
+
 test-all: setup
 	$(PY) -m pytest -q -m "slow or not slow"
 
