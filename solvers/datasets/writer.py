@@ -17,14 +17,27 @@ Either way progress is recorded per sample, a run killed at any point (SIGKILL i
 with the same command, losing at most the unrecorded round/batch of work and never a recorded
 sample. The dataset is assembled in ``<root>.partial`` and renamed to ``<root>`` only when complete.
 A fingerprint of the case (``case_hash``) is stored with the partial run: a changed case refuses
-to resume and names the keys that differ.
+to resume and names the keys that differ. The fingerprint includes PETSc's options database
+(the case's ``[petsc]`` table and the command line after ``--``) except options that only
+report (monitors, viewers, logging), since those settings shape the stored solutions.
+
+Safety: rank 0 holds an exclusive ``flock`` on ``<root>.work/lock`` for the whole run, so a
+second run on the same dataset path is refused (exit 2) instead of interleaving with it. The
+project deletes only directories it created (they hold :data:`solvers.io.paths.MARKER`); a
+``.work`` / ``.partial`` directory without it is refused, never removed. A full disk (or quota)
+while writing is :class:`DiskFull` (one message, exit 1); the same command resumes once space is
+freed.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +46,7 @@ from typing import Any, Callable, Protocol
 import numpy as np
 from mpi4py import MPI
 
+from ..io import paths
 from ..parallel import UserError, split
 from . import schema
 from .schema import Layout
@@ -102,6 +116,45 @@ class Plan:
         return self.root.with_name(self.root.name + ".work")
 
 
+class DiskFull(UserError):
+    """No space left (or quota exceeded) while writing the dataset: exit code 1, resumable."""
+
+    exit_code = 1
+
+
+def _disk_full(exc: BaseException | None) -> bool:
+    """True if ``exc`` or an exception it arose from (a failing close after a failing write) is
+    ENOSPC / EDQUOT (h5py reports HDF5's errno in the message)."""
+    while exc is not None:
+        if (getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+                or "No space left on device" in str(exc) or "errno = 28" in str(exc)):
+            return True
+        exc = exc.__context__
+    return False
+
+
+def _stored(func: Callable[[], Any], where: Path) -> Any:
+    """``func()``, a full disk turned into :class:`DiskFull` naming ``where``."""
+    try:
+        return func()
+    except OSError as exc:
+        if _disk_full(exc):
+            raise DiskFull(f"disk full while writing {where}: free some space and run the same command "
+                           "again to resume (recorded samples are kept)") from None
+        raise
+
+
+# Options that only report; they do not change a stored number.
+_REPORTING = re.compile(r"(^|_)(monitor|view|log|converged_reason|info|help|options_left|malloc|history)")
+
+
+def petsc_options() -> dict[str, str]:
+    """PETSc's options database (case ``[petsc]`` table + command line) minus reporting options."""
+    from petsc4py import PETSc
+
+    return {k: v for k, v in sorted(PETSc.Options().getAll().items()) if not _REPORTING.search(k)}
+
+
 def fingerprint(case_data: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of the data-defining case content."""
     return hashlib.sha256(json.dumps(case_data, sort_keys=True, default=str).encode()).hexdigest()
@@ -117,10 +170,14 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Key paths whose values differ between two case contents (e.g. ``samples.n: 32 -> 64``)."""
+    """Key paths whose values differ between two case contents (e.g. ``samples.n: 32 -> 64``),
+    compared as the fingerprint sees them (JSON), so ``2 -> 2.0`` is a change."""
     a, b = _flatten(json.loads(json.dumps(old, default=str))), _flatten(json.loads(json.dumps(new, default=str)))
-    return [f"{k}: {a.get(k, '(absent)')!r} -> {b.get(k, '(absent)')!r}"
-            for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
+    def shown(d: dict, k: str) -> str:
+        return json.dumps(d[k]) if k in d else "(absent)"
+
+    return [f"{k}: {shown(a, k)} -> {shown(b, k)}" for k in sorted(set(a) | set(b)) if shown(a, k) != shown(b, k)]
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -154,17 +211,58 @@ class Report:
 
 
 def _collective(comm: MPI.Comm, func: Callable[[], Any]) -> Any:
-    """Run ``func`` on rank 0; re-raise its ``UserError``/``OSError`` on every rank. Collective."""
+    """Run ``func`` on rank 0; re-raise its ``UserError`` (of the same class) or ``OSError`` on
+    every rank. Collective."""
     value, err = None, None
     if comm.rank == 0:
         try:
             value = func()
         except (UserError, OSError) as exc:
-            err = (type(exc) is UserError, str(exc))
+            err = (type(exc) if isinstance(exc, UserError) else OSError, str(exc))
     value, err = comm.bcast((value, err), root=0)
     if err:
-        raise UserError(err[1]) if err[0] else OSError(err[1])
+        if issubclass(err[0], UserError):
+            raise err[0](err[1], collective=comm.size == MPI.COMM_WORLD.size)
+        raise OSError(err[1])
     return value
+
+
+def _refuse_foreign(path: Path) -> None:
+    """``UserError`` if ``path`` exists and is not a directory this project created (marker)."""
+    if os.path.lexists(path) and not (path.is_dir() and not path.is_symlink() and paths.is_marked(path)):
+        raise UserError(f"{path} exists and was not created by this project; refusing to use or delete it "
+                        f"(move it away or choose another output path)")
+
+
+def _lock(plan: Plan) -> int:
+    """Rank 0: take the exclusive lock of ``plan.work`` (created with the marker if absent);
+    returns the lock's file descriptor (held until :func:`generate` ends or the process dies)."""
+    work = plan.work
+    _refuse_foreign(work)
+    _refuse_foreign(plan.partial)
+    if not work.exists():
+        work.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{work.name}.", dir=work.parent))
+        paths.mark(tmp, "dataset")
+        try:
+            os.rename(tmp, work)                 # atomic: the work dir appears with its marker
+        except OSError:
+            shutil.rmtree(tmp)                   # another run created it first; ours, unused
+    fd = os.open(work / "lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UserError(f"another run is generating {plan.root} right now (it holds the lock on {work}); "
+                        "wait for it to finish, or choose another output path") from None
+    return fd
+
+
+def _remove_ours(path: Path) -> None:
+    """Delete ``path`` if it is a directory this project created (holds the marker); refuse otherwise."""
+    _refuse_foreign(path)
+    if os.path.lexists(path):
+        shutil.rmtree(path)
 
 
 def _prepare(plan: Plan) -> str:
@@ -174,8 +272,8 @@ def _prepare(plan: Plan) -> str:
     if plan.root.exists():
         import yaml
         old = yaml.safe_load(meta.read_text()) if meta.is_file() else {}
+        _remove_ours(plan.work)                   # a leftover of the rename, or made by _lock now
         if old.get("case_hash") == h:
-            shutil.rmtree(plan.work, ignore_errors=True)
             return "complete"
         diff = changed_keys(old.get("case", {}), plan.case_data) if old else ["(no metadata found)"]
         raise UserError(f"{plan.root} already holds a dataset made from a different case "
@@ -189,9 +287,11 @@ def _prepare(plan: Plan) -> str:
                             f"started ({'; '.join(diff)}); restore the case, or delete {plan.work} and "
                             f"{plan.partial} to start over")
         return "resume"
-    shutil.rmtree(plan.partial, ignore_errors=True)
-    shutil.rmtree(plan.work, ignore_errors=True)
-    (plan.work / "shards").mkdir(parents=True)
+    _remove_ours(plan.partial)
+    for leftover in plan.work.iterdir():          # an unrecorded start: keep the marker and the lock
+        if leftover.name not in (paths.MARKER, "lock"):
+            shutil.rmtree(leftover) if leftover.is_dir() and not leftover.is_symlink() else leftover.unlink()
+    (plan.work / "shards").mkdir()
     state = {"case_hash": h, "case": json.loads(json.dumps(plan.case_data, default=str)),
              "case_text": plan.case_text, "io": plan.io, "n": plan.n}
     _atomic_write(state_file, json.dumps(state, indent=1).encode())
@@ -257,6 +357,14 @@ def _open(path: Path, mode: str, comm: MPI.Comm):
     return h5py.File(path, mode)
 
 
+def _solve(produce: Producer, index: int) -> SampleResult | None:
+    """``produce(index)``; a ``UserError`` (e.g. a diverged solve) names the sample."""
+    try:
+        return produce(index)
+    except UserError as exc:
+        raise type(exc)(f"sample {index}: {exc}") from None
+
+
 def _write_rows(files: dict, plan: Plan, results: list[SampleResult]) -> None:
     for r in results:
         split_name, row = plan.locate(r.index)
@@ -284,30 +392,30 @@ def _run_mpio(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, l
         rep.write_time += time.perf_counter() - t0
     files = {s: _open(plan.split_file(plan.partial, s), "r+", comm) for s in present}
     mask = np.load(plan.work / PROGRESS) if comm.rank == 0 else None
-    try:
-        n_rounds = comm.allreduce(-(-len(chunk) // plan.checkpoint), op=MPI.MAX)
-        for r in range(n_rounds):
-            t0 = time.perf_counter()
-            results = [produce(i) for i in chunk[r * plan.checkpoint:(r + 1) * plan.checkpoint]]
-            results = [x for x in results if x is not None] if leader else []
-            t1 = time.perf_counter()
-            rep.solve_time += t1 - t0
-            _write_rows(files, plan, results)
-            for h5 in files.values():
-                h5.flush()                                   # collective: the round is on disk
-            done = comm.gather([x.index for x in results], root=0)
-            if comm.rank == 0:
-                idx = [i for part in done for i in part]
-                mask[idx] = True
-                _save_mask(plan.work / PROGRESS, mask)
-                progress.update(len(idx))
-            comm.Barrier()
-            rep.write_time += time.perf_counter() - t1
-            rep.solved += len(results)
-            rep.iterations += sum(int(x.scalars.get("iterations", 0)) for x in results)
-    finally:
+    # No try/finally: closing a parallel HDF5 file is collective, and a rank that failed must not
+    # wait in it for ranks still solving; guarded() ends the job instead.
+    n_rounds = comm.allreduce(-(-len(chunk) // plan.checkpoint), op=MPI.MAX)
+    for r in range(n_rounds):
+        t0 = time.perf_counter()
+        results = [_solve(produce, i) for i in chunk[r * plan.checkpoint:(r + 1) * plan.checkpoint]]
+        results = [x for x in results if x is not None] if leader else []
+        t1 = time.perf_counter()
+        rep.solve_time += t1 - t0
+        _stored(lambda: _write_rows(files, plan, results), plan.partial)
         for h5 in files.values():
-            h5.close()
+            _stored(h5.flush, plan.partial)                  # collective: the round is on disk
+        done = comm.gather([x.index for x in results], root=0)
+        if comm.rank == 0:
+            idx = [i for part in done for i in part]
+            mask[idx] = True
+            _stored(lambda: _save_mask(plan.work / PROGRESS, mask), plan.work)
+            progress.update(len(idx))
+        comm.Barrier()
+        rep.write_time += time.perf_counter() - t1
+        rep.solved += len(results)
+        rep.iterations += sum(int(x.scalars.get("iterations", 0)) for x in results)
+    for h5 in files.values():
+        h5.close()
 
 
 def _write_shard(plan: Plan, results: list[SampleResult]) -> None:
@@ -332,7 +440,7 @@ def _run_shards(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer,
     received = 0
     for k, i in enumerate(chunk):
         t0 = time.perf_counter()
-        res = produce(i)
+        res = _solve(produce, i)
         t1 = time.perf_counter()
         rep.solve_time += t1 - t0
         if leader:
@@ -340,7 +448,7 @@ def _run_shards(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer,
             rep.solved += 1
             rep.iterations += int(res.scalars.get("iterations", 0))
             if len(buf) >= plan.checkpoint or k == len(chunk) - 1:
-                _write_shard(plan, buf)
+                _stored(lambda: _write_shard(plan, buf), plan.work)
                 buf = []
             if comm.rank == 0:
                 progress.update(1)
@@ -439,7 +547,7 @@ def _finalize(plan: Plan, rep: Report, versions: dict) -> None:
     meta = json.loads(json.dumps(meta, default=str))         # plain types only (e.g. torch's version str)
     (plan.partial / f"{plan.layout.dataset_name}.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
     os.replace(plan.partial, plan.root)
-    shutil.rmtree(plan.work, ignore_errors=True)
+    _remove_ours(plan.work)
 
 
 def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comm: MPI.Comm,
@@ -451,13 +559,16 @@ def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comm: MPI.Comm
     """
     t_start = time.perf_counter()
     group, g, n_groups = split(comm, plan.ranks_per_solve)      # before anything is written
-    status = _collective(comm, lambda: _prepare(plan))
+    plan.case_data = {**plan.case_data, "petsc_options": petsc_options()}
+    lock = _collective(comm, lambda: _stored(lambda: _lock(plan), plan.work))
+    status = _collective(comm, lambda: _stored(lambda: _prepare(plan), plan.work))
     if status == "complete":
+        if comm.rank == 0:
+            os.close(lock)
         group.Free()
         return Report(status="already complete")
     done = _collective(comm, lambda: _done_mask(plan))
-    if comm.rank == 0:
-        plan.partial.mkdir(parents=True, exist_ok=True)
+    _collective(comm, lambda: _stored(lambda: paths.mark(plan.partial, "dataset"), plan.partial))
     remaining = [i for i in plan.order if not done[i]]
     chunk = _chunks(remaining, n_groups)[g]
     rep = Report(status="complete", resumed_from=int(done.sum()))
@@ -472,7 +583,9 @@ def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comm: MPI.Comm
         progress.close()
     produce.close()
     t0 = time.perf_counter()
-    _collective(comm, lambda: _finalize(plan, rep, versions or {}))
+    _collective(comm, lambda: _stored(lambda: _finalize(plan, rep, versions or {}), plan.partial))
+    if comm.rank == 0:
+        os.close(lock)
     rep.merge_time = time.perf_counter() - t0
     rep.solve_time = comm.allreduce(rep.solve_time, op=MPI.MAX)
     rep.write_time = comm.allreduce(rep.write_time, op=MPI.MAX)

@@ -1,29 +1,147 @@
-"""Output-path policy: decided before any work, the same on every rank.
+"""Output-path policy, decided before any work, the same on every rank.
 
-(Owned by the reliability work of issue #15; the pipeline calls :func:`check_output`.)
+The project never overwrites a file it did not write, never deletes a directory it did not
+create, and finds an unusable output path before the computation, not after it:
+
+- a file output (``is_dir=False``) may replace an existing file only if the project wrote it
+  (an HDF5 file whose root attributes hold ``kind`` and ``case_text``, or a file with a project
+  card ``<stem>.json`` next to it) and ``--overwrite`` is given; anything else (the case file
+  itself, a user's data, a device, a ``/proc`` entry, a directory) is refused;
+- a directory output (``is_dir=True``, a dataset) may be an absent, empty or project-made
+  directory (it holds :data:`MARKER`, or a ``<name>.yaml`` with a ``case_hash``); its working
+  siblings ``<path>.work`` / ``<path>.partial`` must be absent or hold :data:`MARKER`;
+- the deepest existing directory on the way must accept a new file (probed by creating and
+  removing one), so a read-only directory, ``/proc`` or a full quota fail here;
+- the last component of the path is a real name (not ``.``, ``..`` or empty).
+
+Every refusal is a ``UserError`` (exit 2) raised on every rank.
 """
 from __future__ import annotations
 
+import json
+import os
+import stat
+import tempfile
 from pathlib import Path
 
 from mpi4py import MPI
 
 from ..parallel import UserError
 
+MARKER = ".solvers-created"          # inside every directory the project creates (and may delete)
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
-def _problem(path: Path, is_dir: bool) -> str | None:
-    if is_dir:
-        if path.exists() and not path.is_dir():
-            return f"output {path} exists and is not a directory"
-    elif path.is_dir():
-        return f"output {path} is a directory; give a file name"
+
+def mark(directory: Path, kind: str) -> None:
+    """Create ``directory`` (and parents) and put the project's marker in it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / MARKER).write_text(json.dumps({"kind": kind}) + "\n")
+
+
+def is_marked(directory: Path) -> bool:
+    """True if ``directory`` is one the project created (it holds :data:`MARKER`)."""
+    return (directory / MARKER).is_file()
+
+
+def written_by_project(path: Path) -> bool:
+    """True if the regular file ``path`` is an output of this project (see the module doc)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(HDF5_SIGNATURE))
+    except OSError:
+        return False
+    if head == HDF5_SIGNATURE:
+        import h5py
+        try:
+            with h5py.File(path, "r") as h5:
+                return "kind" in h5.attrs and "case_text" in h5.attrs
+        except (OSError, ValueError):
+            return False
+    card = path.with_suffix(".json")
+    if card == path or not card.is_file():
+        return False
+    try:
+        data = json.loads(card.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and isinstance(data.get("format"), str) and data["format"].startswith("dcdm-model")
+
+
+def _dataset_dir(path: Path) -> bool:
+    if is_marked(path):
+        return True
+    import yaml
+    for meta in path.glob("*.yaml"):
+        try:
+            data = yaml.safe_load(meta.read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and "case_hash" in data:
+            return True
+    return False
+
+
+def _probe(path: Path) -> str | None:
+    """None if a new file can be created in the deepest existing directory above ``path``."""
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".solvers-probe-", dir=parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"cannot create files in {parent}: {exc.strerror or exc}"
     return None
 
 
+def _file_problem(path: Path, kind: str, overwrite: bool) -> str | None:
+    for p in (path, path.with_name(path.name + ".partial")):
+        if not os.path.lexists(p):
+            continue
+        st = os.stat(p) if p.exists() else os.lstat(p)
+        if stat.S_ISDIR(st.st_mode):
+            return f"output {p} is a directory; give a file name"
+        if not stat.S_ISREG(st.st_mode):
+            return f"output {p} exists and is not a regular file; refusing to write to it"
+        if not written_by_project(p):
+            return (f"output {p} exists and was not written by this project; refusing to overwrite it "
+                    f"(choose another output path)")
+        if p == path and not overwrite:
+            return f"output {p} exists (written by an earlier run); pass --overwrite to replace it with the {kind} output"
+    return None
+
+
+def _dir_problem(path: Path) -> str | None:
+    if path.exists():
+        if not path.is_dir():
+            return f"output {path} exists and is not a directory"
+        if any(path.iterdir()) and not _dataset_dir(path):
+            return (f"output directory {path} exists, is not empty and was not made by this project; "
+                    f"refusing to write into it (choose another output path)")
+    for sibling in (path.with_name(path.name + ".work"), path.with_name(path.name + ".partial")):
+        if os.path.lexists(sibling) and not (sibling.is_dir() and not sibling.is_symlink() and is_marked(sibling)):
+            return (f"{sibling} exists and was not created by this project; refusing to use or delete it "
+                    f"(move it away or choose another output path)")
+    return None
+
+
+def problem(path: Path, *, kind: str, is_dir: bool, overwrite: bool) -> str | None:
+    """Why the run may not write ``path`` (None if it may). Not collective."""
+    if path.name in ("", ".", "..") or "\x00" in str(path):
+        return f"output {str(path)!r} is not a file or directory name"
+    found = _dir_problem(path) if is_dir else _file_problem(path, kind, overwrite)
+    return found or _probe(path)
+
+
 def check_output(path: Path, *, kind: str, is_dir: bool, overwrite: bool, comm: MPI.Comm) -> Path:
-    """``path`` if the run may write it, else ``UserError`` (exit 2) on every rank. Collective."""
-    err = _problem(Path(path), is_dir) if comm.rank == 0 else None
+    """``path`` if the run may write it (see the module doc), else ``UserError`` (exit 2) on
+    every rank of ``comm``. Rank 0 decides. Collective."""
+    path = Path(path)
+    err = problem(path, kind=kind, is_dir=is_dir, overwrite=overwrite) if comm.rank == 0 else None
     err = comm.bcast(err, root=0)
     if err:
-        raise UserError(err)
-    return Path(path)
+        raise UserError(err, collective=comm.size == MPI.COMM_WORLD.size)
+    return path
