@@ -82,7 +82,8 @@ def test_ap_stable_where_explicit_blows_up():
     ap = runs.run_mixture(mix, "ap", fL, fH, ts)
     assert not ap["blew_up"]
     assert abs(ap["T_L"][-1] - ap["T_H"][-1]) < 0.01 * abs(ap["T_L"][0] - ap["T_H"][0])
-    assert abs(ap["n_L"][-1] / ap["n_L"][0] - 1) < 1e-12 and abs(ap["energy"][-1] / ap["energy"][0] - 1) < 1e-6
+    # mass to rounding amplified by dt β (G = f + dt K with dt = 200); energy exact in the implicit stage
+    assert abs(ap["n_L"][-1] / ap["n_L"][0] - 1) < 1e-11 and abs(ap["energy"][-1] / ap["energy"][0] - 1) < 1e-12
     ex = runs.run_mixture(mix, "explicit_asymptotic", fL, fH, ts[:10])
     assert ex["blew_up"]
 

@@ -39,7 +39,8 @@ from .fast_spectral import SPHERE_AREA, FastSpectral
 from .mixture import CrossCollision
 from .velocity import VelocityGrid
 
-SCHEMES = ("ap", "explicit", "explicit_asymptotic")
+SCHEMES = ("ap", "ap2", "explicit", "explicit_asymptotic")
+ARS_GAMMA = 1.0 - 1.0 / math.sqrt(2.0)
 
 
 @dataclass
@@ -96,13 +97,16 @@ class Mixture:
 
     # -- right-hand sides ----------------------------------------------------------------------
     def rhs_full(self, fL: np.ndarray, fH: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(Q_LL + Q_LH, Q_HH + Q_HL)`` with the full spectral cross operators."""
+        """``(Q_LL + Q_LH, Q_HH + Q_HL)`` with the full spectral cross operators (one cell)."""
         if self.QLH is None:
             raise RuntimeError("Mixture built without full cross operators")
         return self.QLL(fL) + self.QLH(fL, fH), self.QHH(fH) + self.QHL(fH, fL)
 
-    def asymptotic_parts(self, fL: np.ndarray, fH: np.ndarray) -> dict:
-        """Stiff and slow parts of the asymptotic system and the penalisation rates ``β``."""
+    def asymptotic_parts(self, fL: np.ndarray, fH: np.ndarray, exchange: bool = True) -> dict:
+        """Stiff parts ``S``, slow parts ``D`` of the asymptotic system, penalisation rates ``β`` and the
+        heavy friction ``ν_H`` (all per cell). ``exchange=False``: ``D`` projected to carry no mass,
+        momentum or energy (``D^⊥``; the exchange of momentum and energy is then done implicitly by
+        :meth:`implicit_stage`)."""
         p, gL, gH = self.p, self.gL, self.gH
         nL, uL = mo.density(gL, fL), mo.velocity(gL, fL)
         TL = mo.temperature(gL, fL, self.m_L, uL)
@@ -113,19 +117,26 @@ class Mixture:
         nu_H = asy.heavy_friction(gL, fL, self.mu, self.m_L, TL, uL, p.gamma, self.b)
         SH = self.QHH(fH)
         DH = asy.heavy_fokker_planck(gH, fH, nu_H, self.m_H, TL, uL)
-        # exact moments of F (no derivatives): momentum -ν_H m_H n_H (u_H - u_L), energy
-        # -ν_H [m_H ∫ v·(v - u_L) f_H - d T_L n_H]; what the heavy gains the light loses.
-        P_H = -nu_H * self.m_H * nH * (uH - np.asarray(uL))
-        E_H = -nu_H * (self.m_H * sum((vd * (vd - ud) * fH).sum() for vd, ud in zip(gH.v, uL)) * gH.vol
-                       - p.dim * TL * nH)
-        DH = asy.project_moments(DH, [np.ones(gH.shape), *[self.m_H * vd for vd in gH.v], 0.5 * self.m_H * gH.speed2()],
-                                 [0.0, *(P_H / gH.vol), E_H / gH.vol], weight=fH)
-        DL = asy.project_moments(DL, [np.ones(gL.shape), 0.5 * self.m_L * gL.speed2()],
-                                 [0.0, -E_H / gL.vol], weight=fL)
-        beta_L = (float(self.QLL.collision_frequency(fL).max()) + float(self.lorentz.frequency(nH, uH).max())
+        if exchange:
+            # exact moments of F (no derivatives): momentum -ν_H m_H n_H (u_H - u_L), energy
+            # -ν_H [m_H ∫ v·(v - u_L) f_H - d T_L n_H]; what the heavy gains the light loses.
+            P_H = -np.asarray(nu_H * self.m_H * nH)[..., None] * (uH - uL)
+            E_H = -nu_H * (self.m_H * sum(mo.integrate(gH, vd * (vd - gH.expand(uL[..., i])) * fH)
+                                          for i, vd in enumerate(gH.v)) - p.dim * TL * nH)
+        else:
+            P_H, E_H = np.zeros_like(uH), np.zeros_like(nH)
+        tH = np.concatenate([np.zeros_like(nH)[..., None], P_H / gH.vol, (E_H / gH.vol)[..., None]], axis=-1)
+        DH = asy.project_moments(gH, DH, [np.ones(gH.shape), *[self.m_H * vd for vd in gH.v],
+                                          0.5 * self.m_H * gH.speed2()], tH, weight=fH)
+        tL = np.stack([np.zeros_like(nL), -E_H / gL.vol], axis=-1)
+        DL = asy.project_moments(gL, DL, [np.ones(gL.shape), 0.5 * self.m_L * gL.speed2()], tL, weight=fL)
+        beta_L = (self.QLL.collision_frequency(fL).max(axis=mo.vaxes(gL))
+                  + self.lorentz.frequency(nH, uH).max(axis=mo.vaxes(gL))
                   + asy.energy_exchange_bound(gL, self.mu, self.m_L, nH, TH, p.gamma, self.b))
-        beta_H = float(self.QHH.collision_frequency(fH).max()) + asy.heavy_fokker_planck_bound(gH, nu_H, self.m_H, TL)
-        return {"SL": SL, "DL": DL, "SH": SH, "DH": DH, "beta_L": beta_L, "beta_H": beta_H, "u_H": uH}
+        beta_H = (self.QHH.collision_frequency(fH).max(axis=mo.vaxes(gH))
+                  + asy.heavy_fokker_planck_bound(gH, nu_H, self.m_H, TL))
+        return {"SL": SL, "DL": DL, "SH": SH, "DH": DH, "beta_L": beta_L, "beta_H": beta_H, "u_H": uH,
+                "nu_H": nu_H}
 
     def rhs_asymptotic(self, fL: np.ndarray, fH: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a = self.asymptotic_parts(fL, fH)
@@ -137,20 +148,80 @@ class Mixture:
         g = self.gL
         return mo.discrete_maxwellian(g, mo.density(g, f), u_H, mo.temperature(g, f, self.m_L, u_H), self.m_L)
 
-    # -- steps ---------------------------------------------------------------------------------
+    # -- AP steps --------------------------------------------------------------------------------
+    def explicit_part(self, fL: np.ndarray, fH: np.ndarray, beta: tuple | None = None) -> dict:
+        """``K = S + D^⊥ - β (M - f)`` per species (the explicit part of the penalised splitting),
+        with ``β`` (fixed over a step: pass the first stage's) and ``ν_H`` of this stage."""
+        a = self.asymptotic_parts(fL, fH, exchange=False)
+        bL, bH = (a["beta_L"], a["beta_H"]) if beta is None else beta
+        MH = mo.maxwellian_of(self.gH, fH, self.m_H)
+        ML = self.light_equilibrium(fL, a["u_H"])
+        return {"KL": a["SL"] + a["DL"] - self.gL.expand(bL) * (ML - fL),
+                "KH": a["SH"] + a["DH"] - self.gH.expand(bH) * (MH - fH),
+                "beta": (bL, bH), "nu_H": a["nu_H"]}
+
+    def invariants(self, fL: np.ndarray, fH: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Total momentum ``Σ_i m_i ∫ v f_i`` (``batch + (d,)``) and energy ``Σ_i (m_i/2) ∫ |v|² f_i``."""
+        P = (self.m_L * mo.density(self.gL, fL)[..., None] * mo.velocity(self.gL, fL)
+             + self.m_H * mo.density(self.gH, fH)[..., None] * mo.velocity(self.gH, fH))
+        return P, mo.energy(self.gL, fL, self.m_L) + mo.energy(self.gH, fH, self.m_H)
+
+    def implicit_stage(self, GL: np.ndarray, GH: np.ndarray, h: float, beta: tuple, nu_H, P, E) -> tuple:
+        """Solve ``F = G + h [β (M(F) - F) + X(F)]`` exactly, ``X`` the slow exchange between the species,
+        the heavy friction ``ν_H`` frozen (linearly implicit); ``P, E``: the mixture's momentum and energy
+        at the start of the step, which the stage keeps exactly:
+
+            F_i = M_i[m_i^F] + (G_i - M_i[m_i^G]) / (1 + h β_i),
+            u_H^F from the total momentum P (the light relaxes towards u_H^F at the rate q = hβ_L/(1+hβ_L)),
+            Δ^F = Δ^G / (1 + κ (1 + n_H/n_L)),  κ = 2 h ν_H,  Δ = T_L - T_H,  T_H^F = T_H^G + κ Δ^F,
+            T_L^F from the total energy E.
+
+        ``M_i[m]``: the stiff part's equilibrium with moments ``m`` (light: density, energy about
+        ``u_H^F``, mean velocity ``u_H^F``; heavy: its own). Unconditionally stable: ``Δ`` contracts
+        and ``u_H^F`` is a convex combination for every ``h``."""
+        gL, gH, d, mL, mH = self.gL, self.gH, self.p.dim, self.m_L, self.m_H
+        bL, bH = beta
+        nL, nH = mo.density(gL, GL), mo.density(gH, GH)
+        uLG, uHG = mo.velocity(gL, GL), mo.velocity(gH, GH)
+        q = (h * bL / (1 + h * bL))[..., None]
+        uHF = (P - mL * nL[..., None] * (1 - q) * uLG) / (mH * nH + mL * nL * q[..., 0])[..., None]
+        THG = mo.temperature(gH, GH, mH, uHG)
+        TLG = mo.temperature(gL, GL, mL, uHF)
+        kap = 2 * h * nu_H
+        THF = THG + kap * (TLG - THG) / (1 + kap * (1 + nH / nL))
+        kin = lambda m, n, u: 0.5 * m * n * (u ** 2).sum(-1)              # noqa: E731
+        rH = mo.energy(gH, GH, mH) - 0.5 * d * nH * THG - kin(mH, nH, uHG)
+        rL = mo.energy(gL, GL, mL) - 0.5 * d * nL * TLG - kin(mL, nL, uHF)
+        EH = 0.5 * d * nH * THF + kin(mH, nH, uHF) + rH / (1 + h * bH)
+        TLF = (E - EH - kin(mL, nL, uHF) - rL / (1 + h * bL)) * 2 / (d * nL)
+        FH = (mo.discrete_maxwellian(gH, nH, uHF, THF, mH)
+              + (GH - mo.discrete_maxwellian(gH, nH, uHG, THG, mH)) / gH.expand(1 + h * bH))
+        FL = (mo.discrete_maxwellian(gL, nL, uHF, TLF, mL)
+              + (GL - mo.discrete_maxwellian(gL, nL, uHF, TLG, mL)) / gL.expand(1 + h * bL))
+        return FL, FH
+
     def ap_step(self, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        """One IMEX-penalised step (module docstring)."""
-        a = self.asymptotic_parts(fL, fH)
-        rL, rH = a["SL"] + a["DL"], a["SH"] + a["DH"]
-        bL, bH = a["beta_L"], a["beta_H"]
-        gHp = fH + dt * rH
-        MH_old, MH_new = mo.maxwellian_of(self.gH, fH, self.m_H), mo.maxwellian_of(self.gH, gHp, self.m_H)
-        fH_new = (gHp - dt * bH * (MH_old - fH) + dt * bH * MH_new) / (1.0 + dt * bH)
-        uH_new = mo.velocity(self.gH, gHp)
-        gLp = fL + dt * rL
-        ML_old, ML_new = self.light_equilibrium(fL, a["u_H"]), self.light_equilibrium(gLp, uH_new)
-        fL_new = (gLp - dt * bL * (ML_old - fL) + dt * bL * ML_new) / (1.0 + dt * bL)
-        return fL_new, fH_new
+        """First order: IMEX Euler of the penalised splitting (module docstring)."""
+        k = self.explicit_part(fL, fH)
+        return self.implicit_stage(fL + dt * k["KL"], fH + dt * k["KH"], dt, k["beta"], k["nu_H"],
+                                   *self.invariants(fL, fH))
+
+    def ars_step(self, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """Second order: ARS(2,2,2) (Ascher, Ruuth, Spiteri 1997) of the same splitting; stiffly accurate,
+        L-stable implicit part, so the AP property of :meth:`ap_step` is kept. ``γ = 1 - 1/√2``,
+        ``δ = 1 - 1/(2γ)``: ``F2 = f + γh K(f) + γh I(F2)``, ``F3 = f + h[δ K(f) + (1-δ) K(F2)]
+        + h[(1-γ) I(F2) + γ I(F3)]``, ``f^{n+1} = F3``."""
+        g = ARS_GAMMA
+        dl = 1 - 1 / (2 * g)
+        inv = self.invariants(fL, fH)
+        k1 = self.explicit_part(fL, fH)
+        GL, GH = fL + g * dt * k1["KL"], fH + g * dt * k1["KH"]
+        FL, FH = self.implicit_stage(GL, GH, g * dt, k1["beta"], k1["nu_H"], *inv)
+        IL, IH = (FL - GL) / (g * dt), (FH - GH) / (g * dt)
+        k2 = self.explicit_part(FL, FH, beta=k1["beta"])
+        GL = fL + dt * (dl * k1["KL"] + (1 - dl) * k2["KL"] + (1 - g) * IL)
+        GH = fH + dt * (dl * k1["KH"] + (1 - dl) * k2["KH"] + (1 - g) * IH)
+        return self.implicit_stage(GL, GH, g * dt, k1["beta"], k2["nu_H"], *inv)
 
     def rk4_step(self, fL: np.ndarray, fH: np.ndarray, dt: float, rhs) -> tuple[np.ndarray, np.ndarray]:
         """Classical RK4 on ``rhs(fL, fH)``."""
@@ -164,6 +235,8 @@ class Mixture:
     def step(self, scheme: str, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
         if scheme == "ap":
             return self.ap_step(fL, fH, dt)
+        if scheme == "ap2":
+            return self.ars_step(fL, fH, dt)
         if scheme == "explicit":
             return self.rk4_step(fL, fH, dt, self.rhs_full)
         if scheme == "explicit_asymptotic":

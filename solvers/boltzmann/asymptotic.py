@@ -22,6 +22,10 @@ from Degond & Lucquin-Desreux (1996), checked against the exact Maxwell-molecule
       ν_H = μ (m_L / (d T_L)) ∫ f_L |v - u_L|^2 ν_1(|v - u_L|) dv,   ν_1 = ν / n_H,
 
   ``ν_H = μ n_L b |S|`` for Maxwell molecules: ``dT_H/dt = -2 ν_H (T_H - T_L)``, ``du_H/dt = -ν_H (u_H - u_L)``.
+
+Batched like :mod:`.moments`: distributions ``batch + grid.shape``, per-cell parameters (``n_H``,
+``T_H``, ``ν_H`` ...) of shape ``batch``, mean velocities ``batch + (d,)``; every sum that mixes
+points of one cell is done elementwise (never by BLAS), so a cell's result does not depend on the batch.
 """
 from __future__ import annotations
 
@@ -31,113 +35,141 @@ import numpy as np
 import scipy.fft as sfft
 
 from .fast_spectral import SPHERE_AREA, sphere_average_multiplier
+from .moments import integrate, vaxes
 from .velocity import VelocityGrid
 
 
 def _spectral_gradient(g: VelocityGrid, f: np.ndarray) -> list[np.ndarray]:
-    fh = sfft.fftn(f, workers=1)
+    fh = sfft.fftn(f, axes=vaxes(g), workers=1)
     out = []
     for kd in g.k:
         kd = np.where(np.abs(kd) == g.n // 2, 0.0, kd)
-        out.append(np.real(sfft.ifftn(1j * math.pi * kd / g.L * fh, workers=1)))
+        out.append(np.real(sfft.ifftn(1j * math.pi * kd / g.L * fh, axes=vaxes(g), workers=1)))
     return out
 
 
 def _spectral_divergence(g: VelocityGrid, flux: list[np.ndarray]) -> np.ndarray:
-    acc = np.zeros(g.shape, complex)
+    acc = 0.0
     for kd, Fd in zip(g.k, flux):
         kd = np.where(np.abs(kd) == g.n // 2, 0.0, kd)
-        acc += 1j * math.pi * kd / g.L * sfft.fftn(Fd, workers=1)
-    return np.real(sfft.ifftn(acc, workers=1))
+        acc = acc + 1j * math.pi * kd / g.L * sfft.fftn(Fd, axes=vaxes(g), workers=1)
+    return np.real(sfft.ifftn(acc, axes=vaxes(g), workers=1))
 
 
 def _kmax(g: VelocityGrid) -> float:
     return math.pi * (g.n // 2) * math.sqrt(g.dim) / g.L
 
 
+def _speed(g: VelocityGrid, u) -> np.ndarray:
+    return np.sqrt(g.speed2(u))
+
+
 class Lorentz:
-    """``Lor(f_L)`` on the light grid (modes grouped by ``|k|``, points by ``|w|``)."""
+    """``Lor(f_L)`` on the light grid (Fourier modes grouped by ``|k|``)."""
+
+    CHUNK = 2 ** 21            # entries of the (cells, points, |k| groups) multiplier evaluated at once
 
     def __init__(self, g: VelocityGrid, gamma: float, b: float):
         self.g, self.gamma, self.b = g, gamma, b
-        k2 = sum(kd.astype(float) ** 2 for kd in g.k)
-        self.k_unique, self.k_inv = np.unique(k2.ravel(), return_inverse=True)
+        k2 = sum(kd.astype(float) ** 2 for kd in g.k).ravel()
+        self.order = np.argsort(k2, kind="stable")
+        self.k_unique, self.starts = np.unique(k2[self.order], return_index=True)
         self.nyq = np.zeros(g.shape, bool)
         for kd in g.k:
             self.nyq |= np.abs(kd) == g.n // 2
 
     def sphere_average(self, f: np.ndarray, u) -> np.ndarray:
-        """``∫_S f(u + |v - u| σ) dσ`` at every grid point (spectrally exact)."""
+        """``∫_S f(u + |v - u| σ) dσ`` at every grid point (spectrally exact); ``u`` per cell."""
         g = self.g
-        c = sfft.fftn(f, workers=1) / f.size
-        c[self.nyq] = 0.0
-        c = c * np.exp(1j * math.pi * sum(kd * (ud + g.L) for kd, ud in zip(g.k, u)) / g.L)
-        S = (np.bincount(self.k_inv, c.real.ravel(), len(self.k_unique))
-             + 1j * np.bincount(self.k_inv, c.imag.ravel(), len(self.k_unique)))
-        r = np.sqrt(g.speed2(u)).ravel()
-        r_unique, r_inv = np.unique(np.round(r, 12), return_inverse=True)
-        A = sphere_average_multiplier(g.dim, math.pi * np.outer(r_unique, np.sqrt(self.k_unique)) / g.L)
-        avg = np.real(A @ S)[r_inv].reshape(g.shape)
-        outside = self.g.speed2(u) >= (g.L * (1 - 1e-9)) ** 2   # sphere leaves the periodic box: no scattering
-        avg[outside] = SPHERE_AREA[g.dim] * f[outside]
-        return avg
+        batch = f.shape[:f.ndim - g.dim]
+        P = int(np.prod(g.shape))
+        c = sfft.fftn(f, axes=vaxes(g), workers=1) / P
+        c[..., self.nyq] = 0.0
+        u = np.asarray(u, float)
+        c = c * np.exp(1j * math.pi * sum(kd * g.expand(u[..., i] + g.L) for i, kd in enumerate(g.k)) / g.L)
+        c = c.reshape((-1, P))[:, self.order]
+        S = np.add.reduceat(c.real, self.starts, axis=-1)            # Re Σ_{|k| = κ} ĉ_k e^{...}
+        r = _speed(g, u).reshape((-1, P))
+        avg = np.empty_like(r)
+        step = max(1, self.CHUNK // (P * len(self.k_unique)))
+        kap = math.pi * np.sqrt(self.k_unique) / g.L
+        for a in range(0, r.shape[0], step):
+            A = sphere_average_multiplier(g.dim, r[a:a + step, :, None] * kap)
+            avg[a:a + step] = (A * S[a:a + step, None, :]).sum(axis=-1)
+        avg = avg.reshape(batch + g.shape)
+        outside = g.speed2(u) >= (g.L * (1 - 1e-9)) ** 2   # sphere leaves the periodic box: no scattering
+        return np.where(outside, SPHERE_AREA[g.dim] * f, avg)
 
-    def frequency(self, n_H: float, u) -> np.ndarray:
+    def frequency(self, n_H, u) -> np.ndarray:
         """Loss frequency ``n_H b |S| |w|^γ``."""
-        return n_H * self.b * SPHERE_AREA[self.g.dim] * np.sqrt(self.g.speed2(u)) ** self.gamma
+        return self.g.expand(n_H) * self.b * SPHERE_AREA[self.g.dim] * _speed(self.g, u) ** self.gamma
 
-    def __call__(self, f: np.ndarray, n_H: float, u_H) -> np.ndarray:
-        """``Lor(f)``, projected (L2-closest) to conserve mass and energy about ``u_H`` exactly."""
+    def __call__(self, f: np.ndarray, n_H, u_H) -> np.ndarray:
+        """``Lor(f)``, projected (weighted) to conserve mass and energy about ``u_H`` exactly."""
         nu = self.frequency(n_H, u_H) / SPHERE_AREA[self.g.dim]
         out = nu * (self.sphere_average(f, u_H) - SPHERE_AREA[self.g.dim] * f)
-        return project_moments(out, [np.ones(self.g.shape), self.g.speed2(u_H)], weight=f)
+        return project_moments(self.g, out, [np.ones(self.g.shape), self.g.speed2(u_H)], weight=f)
 
 
-def project_moments(Q: np.ndarray, phis: list[np.ndarray], targets=None, weight: np.ndarray | None = None) -> np.ndarray:
+def project_moments(g: VelocityGrid, Q: np.ndarray, phis: list[np.ndarray], targets=None,
+                    weight: np.ndarray | None = None) -> np.ndarray:
     """``Q - W C^T (C W C^T)^{-1} (C Q - t)`` with rows ``φ``: the closest ``Q`` (in the ``W^{-1}``-norm)
-    with ``Σ Q φ = t`` (``t = 0`` by default). A weight ``W`` such as ``|f|`` keeps the correction
-    where ``f`` lives (an unweighted constant correction would carry momentum: the periodic grid
-    ``-L + j h`` is not symmetric)."""
-    C = np.stack([phi.ravel() for phi in phis])
-    q = Q.ravel()
-    w = np.ones_like(q) if weight is None else np.abs(weight).ravel()
-    t = np.zeros(len(phis)) if targets is None else np.asarray(targets, float)
-    return (q - w * (C.T @ np.linalg.solve((C * w) @ C.T, C @ q - t))).reshape(Q.shape)
+    with ``Σ Q φ = t`` (``t = 0`` by default; ``t`` of shape ``batch + (K,)`` or ``(K,)``). A weight
+    ``W`` such as ``|f|`` keeps the correction where ``f`` lives (an unweighted constant correction
+    would carry momentum: the periodic grid ``-L + j h`` is not symmetric). Batched."""
+    ax = vaxes(g)
+    w = np.ones_like(Q) if weight is None else np.abs(weight)
+    phis = [np.broadcast_to(phi, Q.shape) for phi in phis]
+    K = len(phis)
+    G = np.empty(Q.shape[:Q.ndim - g.dim] + (K, K))
+    for i in range(K):
+        for j in range(i, K):
+            G[..., i, j] = G[..., j, i] = (phis[i] * w * phis[j]).sum(axis=ax)
+    r = np.stack([(phi * Q).sum(axis=ax) for phi in phis], axis=-1)
+    if targets is not None:
+        r = r - np.asarray(targets, float)
+    lam = np.linalg.solve(G, r[..., None])[..., 0]
+    corr = sum(g.expand(lam[..., i]) * phis[i] for i in range(K))
+    return Q - w * corr
 
 
-def energy_exchange(g: VelocityGrid, f: np.ndarray, mu: float, m_L: float, n_H: float, T_H: float, u_H,
+def energy_exchange(g: VelocityGrid, f: np.ndarray, mu: float, m_L: float, n_H, T_H, u_H,
                     gamma: float, b: float) -> np.ndarray:
     """``D(f_L) = μ ∇·[ν(|w|)(w f + (T_H/m_L) ∇f)]`` (O(μ) energy exchange of the light species)."""
-    w = [vd - ud for vd, ud in zip(g.v, u_H)]
-    nu = n_H * b * SPHERE_AREA[g.dim] * np.sqrt(g.speed2(u_H)) ** gamma
+    u_H = np.asarray(u_H, float)
+    w = [vd - g.expand(u_H[..., i]) for i, vd in enumerate(g.v)]
+    nu = g.expand(n_H) * b * SPHERE_AREA[g.dim] * _speed(g, u_H) ** gamma
     grad = _spectral_gradient(g, f)
-    flux = [nu * (wd * f + (T_H / m_L) * gd) for wd, gd in zip(w, grad)]
+    D = g.expand(T_H) / m_L
+    flux = [nu * (wd * f + D * gd) for wd, gd in zip(w, grad)]
     return mu * _spectral_divergence(g, flux)
 
 
-def energy_exchange_bound(g: VelocityGrid, mu: float, m_L: float, n_H: float, T_H: float, gamma: float,
-                          b: float) -> float:
+def energy_exchange_bound(g: VelocityGrid, mu: float, m_L: float, n_H, T_H, gamma: float,
+                          b: float) -> np.ndarray:
     """Upper bound of the spectral radius of ``D`` (sizes the penalisation)."""
-    nu_max = n_H * b * SPHERE_AREA[g.dim] * (math.sqrt(g.dim) * g.L) ** gamma
+    nu_max = np.asarray(n_H) * b * SPHERE_AREA[g.dim] * (math.sqrt(g.dim) * g.L) ** gamma
     km = _kmax(g)
-    return mu * nu_max * ((T_H / m_L) * km ** 2 + math.sqrt(g.dim) * g.L * km + g.dim + gamma)
+    return mu * nu_max * ((np.asarray(T_H) / m_L) * km ** 2 + math.sqrt(g.dim) * g.L * km + g.dim + gamma)
 
 
-def heavy_friction(gL: VelocityGrid, fL: np.ndarray, mu: float, m_L: float, T_L: float, u_L, gamma: float,
-                   b: float) -> float:
+def heavy_friction(gL: VelocityGrid, fL: np.ndarray, mu: float, m_L: float, T_L, u_L, gamma: float,
+                   b: float) -> np.ndarray:
     """``ν_H = μ (m_L/(d T_L)) ∫ f_L |v-u_L|^2 ν_1(|v-u_L|) dv`` (``= μ n_L b|S|`` for Maxwell molecules)."""
     s2 = gL.speed2(u_L)
     nu1 = b * SPHERE_AREA[gL.dim] * np.sqrt(s2) ** gamma
-    return float(mu * m_L / (gL.dim * T_L) * (fL * s2 * nu1).sum() * gL.vol)
+    return mu * m_L / (gL.dim * np.asarray(T_L)) * integrate(gL, fL * s2 * nu1)
 
 
-def heavy_fokker_planck(gH: VelocityGrid, fH: np.ndarray, nu_H: float, m_H: float, T_L: float, u_L) -> np.ndarray:
+def heavy_fokker_planck(gH: VelocityGrid, fH: np.ndarray, nu_H, m_H: float, T_L, u_L) -> np.ndarray:
     """``F(f_H) = ν_H ∇·[(w - u_L) f_H + (T_L/m_H) ∇f_H]``."""
+    u_L = np.asarray(u_L, float)
     grad = _spectral_gradient(gH, fH)
-    flux = [(vd - ud) * fH + (T_L / m_H) * gd for vd, ud, gd in zip(gH.v, u_L, grad)]
-    return nu_H * _spectral_divergence(gH, flux)
+    D = gH.expand(T_L) / m_H
+    flux = [(vd - gH.expand(u_L[..., i])) * fH + D * gd for i, (vd, gd) in enumerate(zip(gH.v, grad))]
+    return gH.expand(nu_H) * _spectral_divergence(gH, flux)
 
 
-def heavy_fokker_planck_bound(gH: VelocityGrid, nu_H: float, m_H: float, T_L: float) -> float:
+def heavy_fokker_planck_bound(gH: VelocityGrid, nu_H, m_H: float, T_L) -> np.ndarray:
     km = _kmax(gH)
-    return nu_H * ((T_L / m_H) * km ** 2 + math.sqrt(gH.dim) * gH.L * km + gH.dim)
+    return np.asarray(nu_H) * ((np.asarray(T_L) / m_H) * km ** 2 + math.sqrt(gH.dim) * gH.L * km + gH.dim)

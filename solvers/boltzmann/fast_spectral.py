@@ -68,15 +68,13 @@ def sphere_quadrature(dim: int, n_dir: int, antipodal: bool = False) -> tuple[np
     return sig, w
 
 
-def _zero_nyquist(fh: np.ndarray, n: int) -> np.ndarray:
-    """Drop the ``k = -N/2`` modes (their translates are not Hermitian-representable)."""
-    for ax in range(fh.ndim - 1):
+def zero_nyquist(fh: np.ndarray, dim: int, n: int) -> np.ndarray:
+    """Drop the ``k = -N/2`` modes of the trailing ``dim`` axes (their translates are not
+    Hermitian-representable); works on full and on rfft (last axis ``k >= 0``) layouts."""
+    for ax in range(-dim, 0):
         idx = [slice(None)] * fh.ndim
         idx[ax] = n // 2
         fh[tuple(idx)] = 0.0
-    idx = [slice(None)] * fh.ndim
-    idx[-1] = n // 2
-    fh[tuple(idx)] = 0.0
     return fh
 
 
@@ -84,6 +82,8 @@ class FastSpectral:
     """``Q_ij(f_i, f_j)`` on one grid shared by both arguments. Collective when called.
 
     ``mu = (μ_i, μ_j)``: mass fractions; ``(1/2, 1/2)`` with ``self_collision=True`` is ``Q(f, f)``.
+    Batched: ``f`` of shape ``batch + grid.shape`` (e.g. the cells a rank owns); every FFT runs over
+    the trailing velocity axes of the whole batch at once.
     """
 
     def __init__(self, grid: VelocityGrid, gamma: float = 0.0, b: float | None = None, R: float | None = None,
@@ -129,11 +129,15 @@ class FastSpectral:
             out += wi * r ** (self.gamma + d - 1) * sphere_average_multiplier(d, math.pi * r * self.kabs / g.L)
         return self.b * SPHERE_AREA[d] * out
 
+    @property
+    def axes(self) -> tuple[int, ...]:
+        return tuple(range(-self.grid.dim, 0))
+
     def _fft(self, f: np.ndarray) -> np.ndarray:
-        return _zero_nyquist(sfft.rfftn(f, workers=1), self.grid.n)
+        return zero_nyquist(sfft.rfftn(f, axes=self.axes, workers=1), self.grid.dim, self.grid.n)
 
     def _ifft(self, fh: np.ndarray) -> np.ndarray:
-        return sfft.irfftn(fh, s=self.grid.shape, workers=1)
+        return sfft.irfftn(fh, s=self.grid.shape, axes=self.axes, workers=1)
 
     def _shift(self, fh: np.ndarray, a: np.ndarray) -> np.ndarray:
         """``f(v + a)`` from its transform (exact translation of the trigonometric polynomial)."""
@@ -151,22 +155,23 @@ class FastSpectral:
         g, d = self.grid, self.grid.dim
         fhi = self._fft(fi)
         fhj = fhi if fj is None else self._fft(fj)
-        part = np.zeros((len(self.my_rho),) + self.rshape, complex)
+        batch = fi.shape[:fi.ndim - d]
+        part = np.zeros((len(self.my_rho),) + batch + self.rshape, complex)
         for slot, r in enumerate(self.my_rho):
             rho = self.rho[r]
-            acc = np.zeros(g.shape)
+            acc = np.zeros(fi.shape)
             for s, ws in zip(self.sigma, self.w_sigma):
                 acc += ws * self._shift(fhi, self.mu_j * rho * s) * self._shift(fhj, -self.mu_i * rho * s)
             mult = self.w_rho[r] * self.b * rho ** (self.gamma + d - 1) * \
                 sphere_average_multiplier(d, math.pi * self.mu_j * rho * self.kabs / g.L)
-            part[slot] = mult * sfft.rfftn(acc, workers=1)
+            part[slot] = mult * sfft.rfftn(acc, axes=self.axes, workers=1)
         if self.comm is not None and self.comm.size > 1:
-            full = np.empty((self.n_rho,) + self.rshape, complex)
-            per = int(np.prod(self.rshape))
+            full = np.empty((self.n_rho,) + batch + self.rshape, complex)
+            per = int(np.prod(batch + self.rshape))
             self.comm.Allgatherv(part, [full, [c * per for c in self.counts], None, _complex_type()])
         else:
             full = part
-        total = np.zeros(self.rshape, complex)
+        total = np.zeros(batch + self.rshape, complex)
         for r in range(self.n_rho):          # fixed radial order on every rank
             total += full[r]
         return self._ifft(total)
@@ -193,11 +198,25 @@ def _complex_type():
 
 def conservative_projection(grid: VelocityGrid, Q: np.ndarray) -> np.ndarray:
     """Closest (L2) ``Q_c`` with ``∫ Q_c φ = 0`` for ``φ = 1, v, |v|^2``: ``Q - C^T (C C^T)^{-1} C Q``
-    (the constrained correction of Gamba & Tharkabhushanam 2009 / Pareschi & Russo 2000)."""
+    (the constrained correction of Gamba & Tharkabhushanam 2009 / Pareschi & Russo 2000). Batched."""
     C = np.stack([np.ones(grid.shape).ravel(), *[vi.ravel() for vi in grid.v], grid.speed2().ravel()])
-    q = Q.ravel()
-    lam = np.linalg.solve(C @ C.T, C @ q)
-    return (q - C.T @ lam).reshape(Q.shape)
+    q = Q.reshape(-1, C.shape[1])
+    lam = np.linalg.solve((C @ C.T)[None], batched_rows(C, q)[..., None])[..., 0]   # one solve per cell
+    return (q - batched_combination(C, lam)).reshape(Q.shape)
+
+
+def batched_rows(C: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``(C q_b)_b`` for each batch row ``q_b`` (shape ``(B, P)`` -> ``(B, K)``), summed elementwise
+    (not by BLAS, whose blocking depends on ``B``), so a cell's result does not depend on the batch."""
+    return (q[:, None, :] * C[None]).sum(axis=-1)
+
+
+def batched_combination(C: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """``(C^T λ_b)_b`` for each batch row ``λ_b`` (shape ``(B, K)`` -> ``(B, P)``), batch-independent."""
+    out = np.zeros((lam.shape[0], C.shape[1]))
+    for k in range(C.shape[0]):
+        out += lam[:, k:k + 1] * C[k]
+    return out
 
 
 def direct_spectral(grid: VelocityGrid, f: np.ndarray, gamma: float = 0.0, b: float | None = None,

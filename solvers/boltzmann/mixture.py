@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.fft as sfft
 
-from .fast_spectral import FastSpectral
+from .fast_spectral import FastSpectral, zero_nyquist
 from .velocity import VelocityGrid
 
 
@@ -54,7 +54,7 @@ class CrossCollision:
         out = np.zeros(self.gc.shape, complex)
         idx = np.r_[0:n // 2, nc - n // 2:nc]
         src = np.r_[0:n // 2, n - n // 2:n]
-        fh = _zero_nyquist_full(fh, n)
+        fh = zero_nyquist(fh, g.dim, n)
         out[np.ix_(*([idx] * g.dim))] = fh[np.ix_(*([src] * g.dim))]
         return np.real(sfft.ifftn(out, workers=1)) * self.r ** g.dim
 
@@ -67,7 +67,7 @@ class CrossCollision:
         Qh = sfft.fftn(Q, workers=1)
         n, nc = g.n, self.gc.n
         idx = np.r_[0:n // 2, nc - n // 2:nc]
-        out = _zero_nyquist_full(Qh[np.ix_(*([idx] * g.dim))], n)
+        out = zero_nyquist(Qh[np.ix_(*([idx] * g.dim))], g.dim, n)
         return np.real(sfft.ifftn(out, workers=1)) / self.r ** g.dim
 
     def __call__(self, fi: np.ndarray, fj: np.ndarray) -> np.ndarray:
@@ -75,11 +75,3 @@ class CrossCollision:
         ci, cj = self.to_common(self.gi, fi), self.to_common(self.gj, fj)
         return self.from_common(self.gi, self.op(ci, cj))
 
-
-def _zero_nyquist_full(fh: np.ndarray, n: int) -> np.ndarray:
-    fh = fh.copy()
-    for ax in range(fh.ndim):
-        idx = [slice(None)] * fh.ndim
-        idx[ax] = n // 2
-        fh[tuple(idx)] = 0.0
-    return fh

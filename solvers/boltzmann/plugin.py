@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
 import numpy as np
 
-from .. import output
 from ..case import Bool, CaseError, Choice, Float, Int, List, Table
-from ..parallel import rprint
 from ..registry import RunContext, runner
+from ..result import Result
 from . import runs
 from .ap_scheme import SCHEMES, Mixture, MixtureParams, reference_temperatures, time_levels
 from .fast_spectral import SPHERE_AREA
@@ -58,7 +55,7 @@ BKW_SCHEMA = Table({
 
 
 @runner("boltzmann_bkw", BKW_SCHEMA, doc="single-species Boltzmann (Maxwell molecules), BKW exact solution, RK4")
-def run_bkw(case, ctx: RunContext) -> dict:
+def run_bkw(case, ctx: RunContext) -> Result:
     comm, vel, tm = ctx.comm, case["velocity"], case["time"]
     nsteps = len(time_levels(tm["t_end"] - tm["t0"], tm["dt"]))
     update, close = _progress(ctx, nsteps, "BKW")
@@ -73,19 +70,16 @@ def run_bkw(case, ctx: RunContext) -> dict:
                "mass_drift": float(abs(res["mass"][-1] / res["mass"][0] - 1)),
                "energy_drift": float(abs(res["energy"][-1] / res["energy"][0] - 1)),
                "entropy_increase": float(max(0.0, np.diff(res["H"]).max()))}
-    rprint(f"BKW {vel['dim']}D N={vel['n']} M={op['M']} directions, {op['n_rho']} radial points, R={vel['R']} "
-           f"on {comm.size} rank(s)", comm=comm)
-    rprint(f"  |Q(f) - df/dt| / |df/dt| at t0={tm['t0']}: {op['error']:.3e}", comm=comm)
-    rprint(f"  RK4 dt={tm['dt']} t0..{tm['t_end']}: max relative error {summary['max_error']:.3e}, "
-           f"final {summary['final_error']:.3e}; mass drift {summary['mass_drift']:.1e}, energy drift "
-           f"{summary['energy_drift']:.1e}, max entropy increase {summary['entropy_increase']:.1e}", comm=comm)
-    path = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.h5")
-    output.write(path, {"t": res["t"], "error": res["error"], "entropy": res["H"], "mass": res["mass"],
-                        "energy": res["energy"], "f_final": res["f"], "f_exact": res["exact"], "v": res["v"]},
-                 {"case_text": case.text, "kind": case.kind, "versions": output.versions(comm), **summary}, comm=comm)
-    rprint(f"wrote {path}", comm=comm)
-    summary["output"] = path
-    return summary
+    res_ = Result(attrs=summary)
+    res_.say(f"BKW {vel['dim']}D N={vel['n']} M={op['M']} directions, {op['n_rho']} radial points, R={vel['R']} "
+             f"on {comm.size} rank(s)")
+    res_.say(f"  |Q(f) - df/dt| / |df/dt| at t0={tm['t0']}: {op['error']:.3e}")
+    res_.say(f"  RK4 dt={tm['dt']} t0..{tm['t_end']}: max relative error {summary['max_error']:.3e}, "
+             f"final {summary['final_error']:.3e}; mass drift {summary['mass_drift']:.1e}, energy drift "
+             f"{summary['energy_drift']:.1e}, max entropy increase {summary['entropy_increase']:.1e}")
+    res_.arrays.update({"t": res["t"], "error": res["error"], "entropy": res["H"], "mass": res["mass"],
+                        "energy": res["energy"], "f_final": res["f"], "f_exact": res["exact"], "v": res["v"]})
+    return res_
 
 
 def _check_mixture(s: dict, path: str) -> None:
@@ -129,7 +123,7 @@ MIXTURE_SCHEMA = Table({
                           doc="initial shape of each species (bimodal: far from equilibrium)"),
     }),
     "time": Table({
-        "scheme": Choice(SCHEMES, default="ap", doc="ap (IMEX penalised, asymptotic cross operators), "
+        "scheme": Choice(SCHEMES, default="ap", doc="ap (first-order IMEX penalised, asymptotic cross operators), ap2 (ARS(2,2,2)), "
                                                     "explicit (RK4, full cross), explicit_asymptotic (RK4)"),
         "t_end": Float(positive=True, doc="final time (units of the light-light collision time)"),
         "dt": Float(positive=True, doc="first time step"),
@@ -141,7 +135,7 @@ MIXTURE_SCHEMA = Table({
 
 
 @runner("boltzmann_mixture", MIXTURE_SCHEMA, doc="light/heavy Boltzmann mixture: AP scheme or full explicit")
-def run_mixture(case, ctx: RunContext) -> dict:
+def run_mixture(case, ctx: RunContext) -> Result:
     comm, vel, ker, sp, tm = ctx.comm, case["velocity"], case["kernel"], case["species"], case["time"]
     p = MixtureParams(dim=vel["dim"], n=vel["n"], Lhat=vel["Lhat"], mass_ratio=sp["mass_ratio"],
                       gamma=ker["gamma"], b=ker["b"], n_rho=ker["n_rho"] or None, n_dir=ker["n_dir"] or None)
@@ -149,8 +143,6 @@ def run_mixture(case, ctx: RunContext) -> dict:
                   T_ref=reference_temperatures(sp["n_L"], sp["n_H"], sp["T_L"], sp["T_H"]))
     fL, fH = runs.mixture_initial(mix, sp)
     ts = time_levels(tm["t_end"], tm["dt"], tm["dt_growth"], tm["dt_max"])
-    rprint(f"mixture {p.dim}D N={p.n}, m_H/m_L = {p.mass_ratio:g} (eps = {p.eps:.4g}), gamma = {p.gamma:g}, "
-           f"scheme {tm['scheme']}, {len(ts) - 1} steps to t = {tm['t_end']:g}, {comm.size} rank(s)", comm=comm)
     update, close = _progress(ctx, len(ts) - 1, tm["scheme"])
     res = runs.run_mixture(mix, tm["scheme"], fL, fH, ts, n_snap=tm["snapshots"], progress=update)
     close()
@@ -161,27 +153,24 @@ def run_mixture(case, ctx: RunContext) -> dict:
                "wall_time": res["wall"], **ep,
                "energy_drift": float(abs(res["energy"][-1] / res["energy"][0] - 1)),
                "lambda_T_exact_maxwell": runs.exact_rate(mix.m_L, mix.m_H, sp["n_L"], sp["n_H"], b)}
+    out = Result(attrs=summary)
+    out.say(f"mixture {p.dim}D N={p.n}, m_H/m_L = {p.mass_ratio:g} (eps = {p.eps:.4g}), gamma = {p.gamma:g}, "
+            f"scheme {tm['scheme']}, {len(ts) - 1} steps to t = {tm['t_end']:g}, {comm.size} rank(s)")
     if res["blew_up"]:
         k = summary["steps"] + 1
-        rprint(f"BLEW UP in step {k} (t = {ts[k]:.4g}); last finite state at t = {res['t'][-1]:.4g}", comm=comm)
+        out.say(f"BLEW UP in step {k} (t = {ts[k]:.4g}); last finite state at t = {res['t'][-1]:.4g}")
     rows = [("t", "T_L", "T_H", "dist(f_L,M)", "dist(f_H,M)")]
     for i in np.unique(np.geomspace(1, len(res["t"]), 12).astype(int) - 1):
         rows.append((f"{res['t'][i]:.4g}", f"{res['T_L'][i]:.5f}", f"{res['T_H'][i]:.5f}",
                      f"{res['dist_L'][i]:.2e}", f"{res['dist_H'][i]:.2e}"))
     for r in rows:
-        rprint("  " + "  ".join(c.rjust(12) for c in r), comm=comm)
-    rprint(f"epochs (e-folding times): light relaxation {ep['tau_L']:.4g} (~eps^0), heavy relaxation "
-           f"{ep['tau_H']:.4g} (~eps^-1 = {1 / e:.4g}), temperature equalisation {ep['tau_T']:.4g} "
-           f"(~eps^-2 = {1 / e ** 2:.4g}); energy drift {summary['energy_drift']:.1e}; wall {res['wall']:.1f} s",
-           comm=comm)
-    path = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.h5")
-    data = {k: res[k] for k in ("t", "n_L", "n_H", "T_L", "T_H", "u_L", "u_H", "H_L", "H_H", "dist_L", "dist_H",
-                                "energy", "momentum")}
-    data.update({"snapshots/t": res["t_snap"], "snapshots/f_L": res["snap_L"], "snapshots/f_H": res["snap_H"],
-                 "grid/v_L": mix.gL.v[0][(slice(None),) + (0,) * (p.dim - 1)],
-                 "grid/v_H": mix.gH.v[0][(slice(None),) + (0,) * (p.dim - 1)]})
-    output.write(path, data, {"case_text": case.text, "kind": case.kind, "versions": output.versions(comm),
-                              **summary}, comm=comm)
-    rprint(f"wrote {path}", comm=comm)
-    summary["output"] = path
-    return summary
+        out.say("  " + "  ".join(c.rjust(12) for c in r))
+    out.say(f"epochs (e-folding times): light relaxation {ep['tau_L']:.4g} (~eps^0), heavy relaxation "
+            f"{ep['tau_H']:.4g} (~eps^-1 = {1 / e:.4g}), temperature equalisation {ep['tau_T']:.4g} "
+            f"(~eps^-2 = {1 / e ** 2:.4g}); energy drift {summary['energy_drift']:.1e}; wall {res['wall']:.1f} s")
+    out.arrays.update({k: res[k] for k in ("t", "n_L", "n_H", "T_L", "T_H", "u_L", "u_H", "H_L", "H_H",
+                                            "dist_L", "dist_H", "energy", "momentum")})
+    out.arrays.update({"snapshots/t": res["t_snap"], "snapshots/f_L": res["snap_L"], "snapshots/f_H": res["snap_H"],
+                       "grid/v_L": mix.gL.v[0][(slice(None),) + (0,) * (p.dim - 1)],
+                       "grid/v_H": mix.gH.v[0][(slice(None),) + (0,) * (p.dim - 1)]})
+    return out

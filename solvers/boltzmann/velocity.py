@@ -56,12 +56,20 @@ class VelocityGrid:
         """Truncation radius of the relative velocity allowed by this box (``L = (3+sqrt2) R / 4``)."""
         return self.L / ALIAS
 
-    def speed2(self, u=None) -> np.ndarray:
-        u = np.zeros(self.dim) if u is None else np.asarray(u, float)
-        return sum((vi - ui) ** 2 for vi, ui in zip(self.v, u))
+    def expand(self, a) -> np.ndarray:
+        """A batch array (e.g. one value per cell) with singleton velocity axes appended."""
+        return np.asarray(a, float).reshape(np.shape(a) + (1,) * self.dim)
 
-    def maxwellian(self, n: float, u, T: float, mass: float = 1.0) -> np.ndarray:
-        """``n (m / 2 pi T)^{d/2} exp(-m |v - u|^2 / 2T)`` on the grid."""
+    def speed2(self, u=None) -> np.ndarray:
+        """``|v - u|^2``; ``u`` of shape ``(d,)`` or ``batch + (d,)`` (then the result is batched)."""
+        if u is None:
+            return sum(vi ** 2 for vi in self.v)
+        u = np.asarray(u, float)
+        return sum((vi - self.expand(u[..., i])) ** 2 for i, vi in enumerate(self.v))
+
+    def maxwellian(self, n, u, T, mass: float = 1.0) -> np.ndarray:
+        """``n (m / 2 pi T)^{d/2} exp(-m |v - u|^2 / 2T)`` on the grid (``n, T`` scalars or batch arrays)."""
+        n, T = self.expand(n), self.expand(T)
         return n * (mass / (2 * math.pi * T)) ** (self.dim / 2) * np.exp(-mass * self.speed2(u) / (2 * T))
 
     @classmethod
