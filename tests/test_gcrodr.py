@@ -8,7 +8,8 @@ import pytest
 from petsc4py import PETSc
 
 from meshes import Grid
-from solvers.krylov.gcrodr import GCRODR, GCRODROptionError, harmonic_ritz, make_gcrodr_ksp
+from solvers import ksp as kspmod
+from solvers.krylov.gcrodr import GCRODR, GCRODROptionError, harmonic_ritz
 from solvers.poisson.families import make_family
 
 from conftest import run_script
@@ -42,8 +43,18 @@ def _lu(A: PETSc.Mat, b: PETSc.Vec) -> np.ndarray:
     return x.getArray().copy()
 
 
+def make_gcrodr_ksp(A, pc_type: str = "none", rtol: float = 1e-8, max_it: int = 10000,
+                    initial_guess_nonzero: bool = False, **gcrodr) -> PETSc.KSP:
+    """GCRO-DR by name through the suite's factory (prefix t_gcrodr_); gcrodr: m, k, update_every."""
+    spec = kspmod.KSPSpec("gcrodr", pc_type, rtol=rtol, max_it=max_it, initial_guess_nonzero=initial_guess_nonzero,
+                          options={f"ksp_gcrodr_{k}": v for k, v in gcrodr.items()})
+    ksp = kspmod.make_ksp(A, spec, "t_gcrodr_")
+    assert isinstance(ksp.getPythonContext(), GCRODR)
+    return ksp
+
+
 def _solve(A, b, **kw):
-    ksp = make_gcrodr_ksp(A, from_options=False, **kw)
+    ksp = make_gcrodr_ksp(A, **kw)
     x = b.duplicate()
     ksp.solve(b, x)
     r = b.duplicate()
@@ -51,7 +62,7 @@ def _solve(A, b, **kw):
     r.aypx(-1.0, b)
     out = (x.getArray().copy(), ksp.getIterationNumber(), ksp.getConvergedReason(), r.norm() / b.norm(),
            ksp.getPythonContext())
-    ksp.destroy()
+    kspmod.destroy(ksp)
     return out
 
 
@@ -102,7 +113,7 @@ def test_deflation_beats_gmres_and_recycled_space_is_the_small_eigenspace():
     A = _csr(np.diag(d))
     b = A.createVecs()[1]
     b.setArray(np.random.default_rng(0).standard_normal(n))
-    ksp = make_gcrodr_ksp(A, m=20, k=8, rtol=1e-10, from_options=False)
+    ksp = make_gcrodr_ksp(A, m=20, k=8, rtol=1e-10)
     x = b.duplicate()
     ksp.solve(b, x)
     ctx = ksp.getPythonContext()
@@ -116,7 +127,7 @@ def test_deflation_beats_gmres_and_recycled_space_is_the_small_eigenspace():
     b.setArray(np.random.default_rng(1).standard_normal(n))   # same A, new rhs: no C recompute
     ksp.solve(b, x)
     assert not ctx.stats.recomputed_c and ksp.getIterationNumber() <= 0.25 * its_gmres
-    ksp.destroy()
+    kspmod.destroy(ksp)
 
 
 def test_harmonic_ritz_of_gmres_hessenberg():
@@ -142,12 +153,12 @@ def test_max_it_gives_diverged_reason():
 def test_warm_start_from_the_solution_takes_no_iterations():
     fam = make_family("darcy_exp", (17, 17), seed=1)
     op, b = fam.system(Grid((17, 17)), fam.sample(0))
-    ksp = make_gcrodr_ksp(op.A, m=10, k=4, rtol=1e-8, initial_guess_nonzero=True, from_options=False)
+    ksp = make_gcrodr_ksp(op.A, m=10, k=4, rtol=1e-8, initial_guess_nonzero=True)
     x = b.duplicate()
     x.setArray(_lu(op.A, b))
     ksp.solve(b, x)
     assert ksp.getIterationNumber() == 0 and ksp.getConvergedReason() > 0
-    ksp.destroy()
+    kspmod.destroy(ksp)
 
 
 @pytest.mark.parametrize("m,k,every", [(0, 0, 1), (10, 10, 1), (10, 12, 1), (5, -1, 1), (10, 4, 0)])

@@ -9,13 +9,26 @@ import pytest
 from mpi4py import MPI
 
 from meshes import Grid
-from solvers.fields.grf import grf
-from solvers.krylov.sequence import SolverSpec, solve_sequence
-from solvers.krylov.skr_sort import (distance_matrix, greedy_order, hilbert_index, local_block, pca_hilbert,
-                                     skr_greedy)
+from solvers.fields.grf import grf_block
+from solvers.krylov.plugin import solve_family
+from solvers.krylov.sequence import SequenceSolver, SolverSpec, System
+from solvers.krylov.skr_sort import distance_matrix, greedy_order, hilbert_index, pca_hilbert, skr_greedy
 from solvers.poisson.families import DarcyExp, Sample
 
 from conftest import run_cli, run_script
+
+
+def solve_sequence(fam, grid, spec, n, ordering, keep_solutions=False):
+    """Sort samples 0..n-1 and solve them (solvers.krylov.plugin.solve_family); the records and,
+    if asked, each solution's local block by (index, step)."""
+    solutions = {}
+
+    def keep(rec, system: System) -> None:
+        solutions[(rec.index, rec.step)] = grid.local_array(system.x)
+
+    _, res = solve_family(fam, grid, spec, n, ordering, keep if keep_solutions else None)
+    res.solutions = solutions
+    return res
 
 
 class SlowDarcy(DarcyExp):
@@ -24,10 +37,10 @@ class SlowDarcy(DarcyExp):
     name = "slow_darcy"
 
     def _draw(self, s: Sample) -> None:
-        z0 = grf(self.shape, 2.5, 7.0, seed=self.seed)
-        z1 = grf(self.shape, 2.5, 7.0, seed=self.seed + 1)
+        z0 = grf_block(self.shape, s.ranges, 2.5, 7.0, seed=self.seed)
+        z1 = grf_block(self.shape, s.ranges, 2.5, 7.0, seed=self.seed + 1)
         s.fields["kappa"] = np.exp(z0 + 0.02 * s.index * z1)
-        s.fields["f"] = np.ones(self.shape)
+        s.fields["f"] = np.ones(s.shape)
 
 
 def test_recycling_cuts_iterations_on_a_slowly_varying_sequence():
@@ -46,7 +59,7 @@ def test_recycling_cuts_iterations_on_a_slowly_varying_sequence():
 def test_same_matrix_new_rhs_heat_steps_reuse_c():
     from solvers.poisson.families import make_family
     fam = make_family("heat", (33, 33), seed=0, n_steps=4)
-    res = solve_sequence(fam, Grid((33, 33)), SolverSpec("gcrodr", m=20, k=10), n=2, ordering="none")
+    res = solve_sequence(fam, Grid((33, 33)), SolverSpec("gcrodr", m=20, k=10), 2, "none")
     assert len(res.records) == 8 and not res.failures
     assert res.records[1].iterations < res.records[0].iterations
 
@@ -57,8 +70,9 @@ def test_greedy_sort_orders_points_on_a_line():
     assert np.allclose(D[0, 1], 5.0 * np.sqrt(7))
     assert list(greedy_order(D, 0)) == [0, 2, 4, 5, 3, 1]
     r = skr_greedy(x, MPI.COMM_SELF, start=0)
-    assert r.path_length == pytest.approx(5.0 * np.sqrt(7))
-    assert r.seconds >= 0 and r.flops > 0
+    assert list(r.order) == [0, 2, 4, 5, 3, 1]
+    assert r.path_length == pytest.approx(5.0 * np.sqrt(7))          # 5 steps of length sqrt(7)
+    assert r.flops == 2.0 * 6 * 6 * 7                                  # the Gram matrix: 2 n² N
 
 
 def test_pca_hilbert_is_a_permutation_and_orders_a_line():
@@ -81,9 +95,44 @@ def test_hilbert_curve_visits_neighbours():
     assert np.all(np.abs(np.diff(xs.ravel()[o])) + np.abs(np.diff(ys.ravel()[o])) == 1)
 
 
-def test_local_block_partitions_columns():
-    X = np.arange(30.0).reshape(3, 10)
-    assert np.array_equal(local_block(X, MPI.COMM_SELF), X)
+SORT_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    from mpi4py import MPI
+    from meshes import Grid
+    from solvers.krylov.skr_sort import sort_systems
+    from solvers.poisson.families import make_family
+    comm = MPI.COMM_WORLD
+    fam = make_family("darcy_exp", (17, 19), seed=2)
+    grid = Grid((17, 19), comm=comm)
+    X = np.array([fam.sort_features(fam.sample(i, grid.ranges)) for i in range(12)])
+    sizes = comm.allgather(X.shape[1])
+    whole = np.concatenate([np.ravel(fam.sample(i).fields["kappa"])[None] for i in range(12)])
+    for method in ("skr", "pca_hilbert", "none"):
+        r = sort_systems(method, X, comm)
+        if comm.rank == 0:
+            print("ORDER", method, " ".join(map(str, r.order)), f"{r.path_length:.12e}")
+    if comm.rank == 0:
+        print("SIZES", " ".join(map(str, sizes)), whole.shape[1])
+""")
+
+
+@pytest.mark.mpi
+def test_feature_columns_partition_and_sorts_agree_on_three_ranks(tmp_path):
+    """At np = 3 (uneven blocks of a 17x19 grid) each rank holds its own columns of the feature
+    matrix, the blocks partition all 323 columns, and every sort gives the np = 1 order."""
+    script = tmp_path / "sort.py"
+    script.write_text(SORT_SCRIPT)
+    out = {}
+    for n in (1, 3):
+        proc = run_script(script, n=n, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        out[n] = [ln.split() for ln in proc.stdout.splitlines() if ln.startswith(("ORDER", "SIZES"))]
+    sizes = [int(v) for v in out[3][-1][1:-1]]
+    assert len(sizes) == 3 and min(sizes) > 0 and sum(sizes) == int(out[3][-1][-1]) == 17 * 19
+    assert len(set(sizes)) > 1                                     # uneven partition exercised
+    for one, three in zip(out[1][:-1], out[3][:-1]):
+        assert one[:-1] == three[:-1]                                # same order
+        assert float(one[-1]) == pytest.approx(float(three[-1]), rel=1e-12)
 
 
 CASE = textwrap.dedent("""
@@ -103,11 +152,11 @@ CASE = textwrap.dedent("""
 
 
 @pytest.mark.mpi
-def test_case_run_same_solutions_on_one_and_two_ranks(tmp_path):
+def test_case_run_same_solutions_on_one_two_and_three_ranks(tmp_path):
     case = tmp_path / "rec.toml"
     case.write_text(CASE)
     data = {}
-    for n in (1, 2):
+    for n in (1, 2, 3):
         out = tmp_path / f"rec{n}.h5"
         proc = run_cli(["run", str(case), "-o", str(out)], n=n, timeout=300)
         assert proc.returncode == 0, proc.stderr
@@ -120,6 +169,10 @@ def test_case_run_same_solutions_on_one_and_two_ranks(tmp_path):
     assert np.abs(data[1]["u"] - data[2]["u"]).max() <= 1e-7 * np.abs(data[1]["u"]).max()
     assert np.abs(data[1]["stats/iterations"] - data[2]["stats/iterations"]).max() <= 2
     assert data[2]["stats/residual"].max() <= 1.01e-10
+    assert data[3]["stats/residual"].max() <= 1.01e-10
+    assert np.array_equal(data[1]["order"], data[3]["order"])
+    assert np.array_equal(data[1]["inputs/kappa"], data[3]["inputs/kappa"])
+    assert np.abs(data[1]["u"] - data[3]["u"]).max() <= 1e-7 * np.abs(data[1]["u"]).max()
 
 
 @pytest.mark.parametrize("edit,key", [("k = 10", "k = 30"), ("samples = 5", "samples = 0"),
@@ -180,7 +233,6 @@ def test_shared_matrix_gives_the_same_solutions():
 
 def test_shared_matrix_refuses_a_different_pattern():
     from petsc4py import PETSc
-    from solvers.krylov.sequence import _shared_matrix
     a = PETSc.Mat().createAIJ([3, 3], nnz=3)
     for i in range(3):
         a.setValue(i, i, 2.0)
@@ -190,17 +242,19 @@ def test_shared_matrix_refuses_a_different_pattern():
         b.setValue(i, i, 3.0)
     b.setValue(0, 2, 1.0)
     b.assemble()
-    shared = _shared_matrix(None, a)
-    same = _shared_matrix(shared, a)
+    seq = SequenceSolver(SolverSpec("cg", shared_matrix=True))
+    shared = seq._share(a)
+    same = seq._share(a)
     assert same is shared
-    other = _shared_matrix(shared, b)              # pattern differs: a fresh copy of b
+    other = seq._share(b)                          # pattern differs: a fresh copy of b
     assert other is not shared and other.getValue(0, 2) == 1.0 and not shared.handle
-    other.destroy()
+    seq.close()
     a.destroy()
     b.destroy()
 
 
 @pytest.mark.mpi
+@pytest.mark.slow
 def test_benchmark_smoke_run_converges_everywhere(tmp_path):
     """bench_recycling --quick: every variant (np = 1 and the np = 2 rerun) reaches rtol 1e-8
     in the true residual without max_it; recycling beats cold GMRES(40) in iterations."""

@@ -15,17 +15,16 @@ from typing import Any
 
 import numpy as np
 from mpi4py import MPI
-from petsc4py import PETSc
 
 from meshes import Grid
 
-from .. import ksp as kspmod
 from .. import output
 from ..case import AnyTable, Bool, CaseError, Choice, Float, Int, List, Str, Table, mesh_section, solver_section
-from ..krylov.sequence import SolverSpec, make_solver
-from ..krylov.skr_sort import ORDERINGS, local_block, sort_systems
+from ..krylov.sequence import SequenceSolver, SolverSpec
+from ..krylov.skr_sort import ORDERINGS, sort_systems
 from ..parallel import rprint, world
 from ..poisson.families import FAMILIES, Family, HeatFamily, make_family
+from ..poisson.systems import family_systems
 from ..registry import RunContext, command, runner
 from . import schema, writer
 
@@ -86,8 +85,13 @@ SCHEMA = Table({
         "recycle": Bool(default=True, doc="ksp_type = 'gcrodr': keep the recycled space from sample to sample"),
         "gcrodr_m": Int(default=40, min=1, doc="GCRO-DR restart length m"),
         "gcrodr_k": Int(default=20, min=0, doc="GCRO-DR recycled dimension k (< m)"),
-    }, doc="Krylov solver: any PETSc KSP type (a fresh solve per sample), or 'gcrodr' (one "
-           "recycling GCRO-DR KSP per group, reused along its chunk)").optional(),
+        "shared_matrix": Bool(default=False, doc="one Mat per group, only values change: PETSc keeps pattern-keyed "
+                              "PC data (GAMG: the first sample's prolongators); bits then depend on the chunk"),
+        "pc_reuse": Bool(default=False, doc="keep the preconditioner of the group's first sample"),
+        "pc_refresh": Int(default=0, min=0, doc="with pc_reuse: a fresh PC setup every n-th sample (0: never)"),
+    }, doc="Krylov solver (options prefix dataset_): any PETSc KSP type, 'gcrodr' (recycles its space "
+           "along the group's chunk) or 'dcg'; one KSP per group, a fresh PC per sample unless "
+           "shared_matrix / pc_reuse").optional(),
 }, validate=_check)
 
 
@@ -122,80 +126,71 @@ def solve_order(family: Family, n: int, method: str, comm: MPI.Comm) -> list[int
     order = None
     if comm.rank == 0:
         X = np.array([family.sort_features(family.sample(i)) for i in range(n)])
-        order = [int(i) for i in sort_systems(method, local_block(X, MPI.COMM_SELF), MPI.COMM_SELF).order]
+        order = [int(i) for i in sort_systems(method, X, MPI.COMM_SELF).order]
     return comm.bcast(order, root=0)
 
 
 class SampleSolver:
-    """Solves samples of ``family`` on a group's communicator. Collective on ``comm``.
+    """Solves samples of ``family`` on a group's communicator along the group's chunk of the solve
+    order, with one :class:`~solvers.krylov.sequence.SequenceSolver` (options prefix ``dataset_``:
+    ``-dataset_ksp_type``, ``-dataset_pc_type``; plain ``-ksp_type`` works too). Collective on ``comm``.
 
-    Every solve starts from a zero guess and stops at ||b - A u||_2 <= rtol ||b||_2 (the
-    unpreconditioned norm, :func:`solvers.krylov.sequence.make_solver`); the true relative
-    residual is recomputed and stored. With ``ksp_type = "gcrodr"`` one GCRO-DR KSP is kept for
-    the group's whole chunk (``setOperators`` per sample), so the space recycled from the
-    previous samples in solve order accelerates the next; any other KSP type is created afresh
-    per sample, so a solution does not depend on the group or the order.
+    One KSP serves the chunk. By default every sample gets its own matrix, so the preconditioner
+    is set up afresh and, with a zero initial guess, a solution does not depend on the group, the
+    order or a resume (bitwise). ``shared_matrix`` copies each sample's values into one Mat (PETSc
+    keeps pattern-keyed setup data: GAMG keeps the prolongators), ``pc_reuse``/``pc_refresh`` keep
+    the preconditioner, and GCRO-DR recycles its space along the chunk: faster, and each solution
+    still meets ||b - A u||_2 <= rtol ||b||_2, but its bits depend on the chunk. The true relative
+    residual of every solve is stored. ``timings`` accumulates this rank's seconds per stage
+    (draw, assembly, pc_setup, solve, gather).
     """
 
     def __init__(self, family: Family, comm: MPI.Comm, solver: dict[str, Any]):
         self.family = family
         self.grid = Grid(family.shape, comm=comm)
-        recycling = solver["ksp_type"] == "gcrodr"
-        self.spec = SolverSpec(method=solver["ksp_type"], m=solver["gcrodr_m"] if recycling else 30,
-                               k=solver["gcrodr_k"], recycle=solver["recycle"], pc_type=solver["pc_type"],
-                               rtol=solver["rtol"], atol=solver["atol"], max_it=solver["max_it"])
-        self.ksp: PETSc.KSP | None = None
-
-    def _ksp(self, A: PETSc.Mat) -> PETSc.KSP:
-        if self.spec.method != "gcrodr":
-            return make_solver(self.spec, A)
-        if self.ksp is None:
-            self.ksp = make_solver(self.spec, A)
-        else:
-            self.ksp.setOperators(A)
-        return self.ksp
+        self.sequence = SequenceSolver(SolverSpec(
+            method=solver["ksp_type"], m=solver["gcrodr_m"], k=solver["gcrodr_k"], recycle=solver["recycle"],
+            pc_type=solver["pc_type"], pc_reuse=solver["pc_reuse"], pc_refresh=solver["pc_refresh"],
+            shared_matrix=solver["shared_matrix"], rtol=solver["rtol"], atol=solver["atol"],
+            max_it=solver["max_it"], prefix="dataset_", options={"ksp_gmres_restart": 30}))
+        self.timings = {k: 0.0 for k in ("draw", "assembly", "pc_setup", "solve", "gather")}
 
     def close(self) -> None:
-        if self.ksp is not None:
-            self.ksp.destroy()
-            self.ksp = None
-
-    def _residual(self, A: PETSc.Mat, u: PETSc.Vec, b: PETSc.Vec) -> float:
-        r = b.duplicate()
-        A.mult(u, r)
-        r.aypx(-1.0, b)
-        nb = b.norm()
-        out = r.norm() / nb if nb > 0 else r.norm()
-        r.destroy()
-        return float(out)
+        self.sequence.close()
 
     def __call__(self, index: int) -> writer.SampleResult | None:
-        fam, grid = self.family, self.grid
-        s = fam.sample(index)
-        op, b = fam.system(grid, s)
-        ksp = self._ksp(op.A)
-        u = grid.create_vec()
-        info = kspmod.solve(ksp, b, u)
-        its, res = info.iterations, self._residual(op.A, u, b)
-        states = [grid.gather(u)]
-        if isinstance(fam, HeatFamily):
-            states.insert(0, s.fields["u0"])
-            for _ in range(fam.n_steps - 1):
-                b.destroy()
-                b = fam.step_rhs(op, s, u)
-                info = kspmod.solve(ksp, b, u)
-                its += info.iterations
-                res = max(res, self._residual(op.A, u, b))
-                states.append(grid.gather(u))
-        for obj in (u, b) if ksp is self.ksp else (ksp, u, b):
-            obj.destroy()
-        op.destroy()
+        fam, grid, t = self.family, self.grid, self.timings
+        t0 = time.perf_counter()
+        s = fam.sample(index, grid.ranges)
+        t["draw"] += time.perf_counter() - t0
+        its, res = 0, 0.0
+        states = [self._gather(s.fields["u0"])] if fam.n_steps > 1 else []
+        for system in family_systems(fam, grid, [s], t):
+            rec = self.sequence.solve(system)
+            its, res = its + rec.iterations, max(res, rec.residual)
+            t["pc_setup"] += rec.setup_seconds
+            t["solve"] += rec.seconds - rec.setup_seconds
+            t0 = time.perf_counter()
+            states.append(grid.gather(system.x))
+            t["gather"] += time.perf_counter() - t0
         if grid.comm.rank != 0:
             return None
-        fields = {name: np.asarray({**s.fields, **s.scalars}[name]) for name in INPUTS[fam.name]}
-        fields["u"] = np.stack(states) if isinstance(fam, HeatFamily) else schema.steady_states(states[0])
+        fields = self._inputs(s)
+        fields["u"] = np.stack(states) if fam.n_steps > 1 else schema.steady_states(states[0])
         scalars = {"sample_index": index, "seed": s.seed, "iterations": its, "residual": res, **s.scalars}
         return writer.SampleResult(index, fields, scalars)
+
+    def _inputs(self, s) -> dict[str, np.ndarray]:
+        """The family's declared input fields (gathered to group rank 0) and scalars. Collective."""
+        out = {name: self._gather(s.fields[name]) for name in self.family.inputs}
+        return {**out, **{name: np.asarray(s.scalars[name]) for name in self.family.scalars}}
+
+    def _gather(self, block: np.ndarray) -> np.ndarray | None:
+        """This rank's block of a field -> the whole field on group rank 0 (the writer's input). Collective."""
+        v = self.grid.set_local(self.grid.create_vec(), block)
+        whole = self.grid.gather(v)
+        v.destroy()
+        return whole
 
 
 def build_plan(case, root: Path) -> tuple[writer.Plan, Family]:

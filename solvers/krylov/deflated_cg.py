@@ -20,7 +20,7 @@ Convergence: PETSc's default test on the unpreconditioned residual, ||r_j|| <= m
 atol) (``KSP_NORM_UNPRECONDITIONED``), as for every solver in the recycling benchmark.
 
     -ksp_type python -ksp_python_type solvers.krylov.deflated_cg.DeflatedCG
-    -ksp_dcg_k 10 -ksp_dcg_l 20 -ksp_dcg_recycle true
+    -ksp_dcg_k 10 -ksp_dcg_l 20 -ksp_dcg_recycle true      (or by name: -<prefix>ksp_type dcg)
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import numpy as np
 import scipy.linalg as sla
 from petsc4py import PETSc
 
-from .gcrodr import SolveStats, _Ops, destroy_at_exit
+from .gcrodr import SolveStats, _Ops
 
 
 class DeflatedCG:
@@ -40,6 +40,10 @@ class DeflatedCG:
         self._empty = np.zeros((0, 0))
         self.W = self._empty
         self.stats = SolveStats()
+
+    @property
+    def label(self) -> str:
+        return f"DCG({self.k},{self.l})"
 
     # -- petsc4py hooks --------------------------------------------------------------------
     def create(self, ksp: PETSc.KSP) -> None:
@@ -162,22 +166,3 @@ def _check(k: int, l: int) -> None:  # noqa: E741
         raise ValueError(f"deflated CG: k (-ksp_dcg_k) must be >= 0, got {k}")
     if l < 1:
         raise ValueError(f"deflated CG: l (-ksp_dcg_l) must be >= 1, got {l}")
-
-
-def make_deflated_cg_ksp(A: PETSc.Mat, k: int = 10, l: int = 20, pc_type: str = "none",  # noqa: E741
-                         rtol: float = 1e-8, atol: float = 1e-50, max_it: int = 10000, recycle: bool = True,
-                         prefix: str = "", initial_guess_nonzero: bool = False) -> PETSc.KSP:
-    """A KSP of type python running :class:`DeflatedCG`; options database last. Collective."""
-    ksp = PETSc.KSP().create(comm=A.getComm())
-    if prefix:
-        ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(A)
-    ksp.setType(PETSc.KSP.Type.PYTHON)
-    ksp.setPythonContext(DeflatedCG(k, l, recycle))
-    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
-    ksp.getPC().setType(pc_type)
-    ksp.setTolerances(rtol=rtol, atol=atol, max_it=max_it)
-    ksp.setInitialGuessNonzero(initial_guess_nonzero)
-    ksp.setFromOptions()
-    destroy_at_exit(ksp)
-    return ksp

@@ -34,13 +34,12 @@ Use it as a petsc4py Python KSP::
     -ksp_type python -ksp_python_type solvers.krylov.gcrodr.GCRODR
     -ksp_gcrodr_m 40 -ksp_gcrodr_k 20 -ksp_gcrodr_recycle true -ksp_monitor
 
-or from code: ``ksp = make_gcrodr_ksp(A, m=40, k=20, pc_type="gamg")``. The recycled space
+or by name through the suite's factory: ``make_ksp(A, KSPSpec("gcrodr", "gamg"), "recycle_")``
+(``-recycle_ksp_type gcrodr``, :mod:`solvers.ksp`). The recycled space
 lives in the context and survives ``ksp.setOperators(A_next)``; ``ksp.reset()`` drops it.
 """
 from __future__ import annotations
 
-import atexit
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -229,6 +228,10 @@ class GCRODR:
     @property
     def recycled_dim(self) -> int:
         return self.Y.shape[0]
+
+    @property
+    def label(self) -> str:
+        return f"GCRODR({self.m},{self.k})"
 
     # -- petsc4py Python-KSP hooks ---------------------------------------------------------
     def create(self, ksp: PETSc.KSP) -> None:
@@ -461,48 +464,3 @@ class GCRODR:
         self._ctu = Q.T @ WV @ M
         self.Y = Y
         self._ynorm = np.sqrt(ops.allsum(np.einsum("ij,ij->i", Y, Y)))
-
-
-def make_gcrodr_ksp(A: PETSc.Mat, m: int = 40, k: int = 20, pc_type: str = "none", rtol: float = 1e-8,
-                    atol: float = 1e-50, max_it: int = 10000, recycle: bool = True, prefix: str = "",
-                    initial_guess_nonzero: bool = False, from_options: bool = True,
-                    guard: bool = False, update_every: int = 1) -> PETSc.KSP:
-    """A KSP of type python running :class:`GCRODR` on A's communicator. Collective.
-
-    ``setFromOptions()`` is called last (unless ``from_options=False``), so ``-ksp_gcrodr_m``,
-    ``-pc_type``, ``-ksp_monitor``... override the arguments.
-    """
-    ksp = PETSc.KSP().create(comm=A.getComm())
-    if prefix:
-        ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(A)
-    ksp.setType(PETSc.KSP.Type.PYTHON)
-    ksp.setPythonContext(GCRODR(m, k, recycle, guard, update_every))
-    ksp.setPCSide(PETSc.PC.Side.RIGHT)
-    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
-    ksp.getPC().setType(pc_type)
-    ksp.setTolerances(rtol=rtol, atol=atol, max_it=max_it)
-    ksp.setInitialGuessNonzero(initial_guess_nonzero)
-    if from_options:
-        ksp.setFromOptions()
-    destroy_at_exit(ksp)
-    return ksp
-
-
-_LIVE: list[weakref.ref] = []
-
-
-def destroy_at_exit(ksp: PETSc.KSP) -> None:
-    """Register a Python KSP to be destroyed at exit, before PETSc finalises."""
-    _LIVE.append(weakref.ref(ksp))
-
-
-@atexit.register
-def _destroy_live() -> None:
-    """Destroy registered Python KSPs still alive at exit before PETSc finalises (a Python KSP destroyed
-    by the garbage collector after PetscFinalize crashes). Create yours with
-    :func:`make_gcrodr_ksp` or call ``ksp.destroy()`` yourself."""
-    for ref in _LIVE:
-        ksp = ref()
-        if ksp is not None and ksp.handle:
-            ksp.destroy()

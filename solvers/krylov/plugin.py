@@ -1,20 +1,25 @@
-"""Registers the ``recycle`` case kind: sort a family's systems and solve them with recycling."""
+"""The ``recycle`` case kind: sort a family's systems and solve them with recycling.
+
+The KSP has the options prefix ``recycle_`` (``-recycle_ksp_type gmres``, ``-recycle_pc_type
+gamg``, ``-recycle_ksp_gcrodr_k 10``); plain ``-ksp_type`` ... apply as well (:mod:`solvers.ksp`).
+"""
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from meshes import Grid
 
-from .. import output
 from ..case import Bool, CaseError, Choice, Float, Int, List, Str, Table
-from ..parallel import UserError, rprint
-from ..poisson.families import FAMILIES, HeatFamily, make_family
+from ..parallel import rprint
+from ..poisson.families import FAMILIES, Family, make_family
+from ..poisson.systems import family_systems
 from ..registry import RunContext, runner
+from ..result import Block, Result
 from .gcrodr import GCRODROptionError, check_parameters
-from .sequence import SolverSpec, solve_sequence
-from .skr_sort import ORDERINGS
+from .sequence import SequenceResult, SolverSpec, System, SystemRecord, solve_sequence
+from .skr_sort import ORDERINGS, SortResult, sort_systems
 
 _FAMILY_OPTIONS = sorted({k for cls in FAMILIES.values() for k in cls.OPTIONS})
 _INT_OPTIONS = {"modes", "n_steps"}
@@ -86,74 +91,78 @@ SCHEMA = Table({
 })
 
 
+def solve_family(family: Family, grid: Grid, spec: SolverSpec, n: int, ordering: str = "skr",
+                 on_system: Callable[[SystemRecord, System], None] | None = None,
+                 samples: list | None = None) -> tuple[SortResult, SequenceResult]:
+    """Draw samples 0..n-1 on this rank's block (or take ``samples``), sort them by ``ordering``
+    on their features (columns split over the ranks) and solve them in that order. Collective."""
+    samples = samples if samples is not None else [family.sample(i, grid.ranges) for i in range(n)]
+    X_loc = np.array([family.sort_features(s) for s in samples])
+    srt = sort_systems(ordering, X_loc, grid.comm)
+    systems = family_systems(family, grid, (samples[p] for p in srt.order))
+    return srt, solve_sequence(systems, spec, on_system)
+
+
 @runner("recycle", SCHEMA, doc="a sequence of systems from a PDE family, sorted, solved with GCRO-DR recycling")
-def run_recycle(case, ctx: RunContext) -> dict:
-    """Sort, solve the sequence, print per-system iterations/time/residual, write HDF5."""
+def run_recycle(case, ctx: RunContext) -> Result:
+    """Sort, solve the sequence, print per-system iterations/time/residual. Collective."""
     comm = ctx.comm
     fam_cfg, sol = case["family"], case["solver"]
     shape = case["mesh"]["shape"]
+    n = fam_cfg["samples"]
     family = make_family(fam_cfg["name"], shape, fam_cfg["seed"], **_options(fam_cfg))
     grid = Grid(shape, comm=comm)
     spec = SolverSpec(method=sol["method"], m=sol["m"], k=sol["k"], l=sol["l"], recycle=sol["recycle"], guard=sol["guard"],
                       update_every=sol["update_every"], pc_type=sol["pc_type"], pc_reuse=sol["pc_reuse"],
                       pc_refresh=sol["pc_refresh"], warm_start=sol["warm_start"], shared_matrix=sol["shared_matrix"],
-                      rtol=sol["rtol"], atol=sol["atol"], max_it=sol["max_it"])
-    rprint(f"recycle: {fam_cfg['samples']} x {family.name} on {'x'.join(map(str, shape))} "
-           f"({grid.size} unknowns), {comm.size} rank(s), {spec.label()}, sort = {case['sort']['method']}",
-           comm=comm)
+                      rtol=sol["rtol"], atol=sol["atol"], max_it=sol["max_it"], prefix="recycle_")
+    rprint(f"recycle: {n} x {family.name} on {'x'.join(map(str, shape))} ({grid.size} unknowns), "
+           f"{comm.size} rank(s), {spec.label()} (-recycle_ options win), sort = {case['sort']['method']}", comm=comm)
     rprint(f"{'pos':>4} {'sample':>6} {'step':>4} {'its':>6} {'matvecs':>7} {'time [s]':>9} "
            f"{'rel. residual':>13}  reason", comm=comm)
+    keep = case["store"]["solutions"]
+    blocks: dict[tuple[int, int], np.ndarray] = {}
 
-    def show(rec) -> None:
+    def show(rec: SystemRecord, system: System) -> None:
         rprint(f"{rec.position:4d} {rec.index:6d} {rec.step:4d} {rec.iterations:6d} {rec.matvecs:7d} "
                f"{rec.seconds:9.4f} {rec.residual:13.3e}  {rec.reason}", comm=comm)
+        if keep:
+            blocks[(rec.index, rec.step)] = grid.local_array(system.x)
 
-    try:
-        res = solve_sequence(family, grid, spec, n=fam_cfg["samples"], ordering=case["sort"]["method"],
-                             keep_solutions=case["store"]["solutions"], on_system=show)
-    except ValueError as exc:        # e.g. an unknown -ksp_type given through the case
-        raise UserError(str(exc)) from None
-    srt = res.sort
-    rprint(f"sort {srt.method}: {srt.seconds:.4f} s, path length {srt.path_length:.4g}", comm=comm)
-    rprint(f"total: {res.iterations} iterations, {res.matvecs} matvecs, {res.seconds:.3f} s, "
-           f"max rel. residual {res.max_residual:.2e}, {len(res.failures)} not converged", comm=comm)
-    summary = {"systems": len(res.records), "iterations": res.iterations, "matvecs": res.matvecs,
-               "solve_time": res.seconds, "sort_time": srt.seconds, "failures": len(res.failures),
-               "max_residual": res.max_residual, "solver": spec.label()}
-    path = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.h5")
-    datasets = _datasets(family, res, fam_cfg["samples"], case["store"]["solutions"], comm)
-    attrs = {"case_text": case.text, "kind": case.kind, "family": family.name,
-             "family_options": family.options, "versions": output.versions(comm), **summary}
-    output.write(path, datasets, attrs, comm=comm)
-    rprint(f"wrote {path}", comm=comm)
-    summary["output"] = path
+    samples = [family.sample(i, grid.ranges) for i in range(n)]
+    srt, res = solve_family(family, grid, spec, n, case["sort"]["method"], show, samples)
+    out = Result()
+    out.attrs.update({"systems": len(res.records), "iterations": res.iterations, "matvecs": res.matvecs,
+                      "solve_time": res.seconds, "sort_time": srt.seconds, "failures": len(res.failures),
+                      "max_residual": res.max_residual, "solver": res.solver, "family": family.name,
+                      "family_options": family.options})
+    out.say(f"solver (from the KSP object): {res.solver}")
+    out.say(f"sort {srt.method}: {srt.seconds:.4f} s, path length {srt.path_length:.4g}")
+    out.say(f"total: {res.iterations} iterations, {res.matvecs} matvecs, {res.seconds:.3f} s, "
+            f"max rel. residual {res.max_residual:.2e}, {len(res.failures)} not converged")
     if res.failures:
-        raise UserError(f"{len(res.failures)} system(s) did not converge (first: sample "
-                        f"{res.failures[0].index}: {res.failures[0].reason}); raise solver.max_it or change pc_type")
-    return summary
+        out.say(f"warning: {len(res.failures)} system(s) did not converge (first: sample "
+                f"{res.failures[0].index}: {res.failures[0].reason}); raise solver.max_it or change pc_type")
+    _store(out, family, grid, samples, srt, res, blocks if keep else None)
+    return out
 
 
-def _datasets(family, res, n: int, with_solutions: bool, comm) -> dict:
-    """Per-sample arrays in sample order: inputs, scalars, solutions, solve statistics."""
-    steps = family.n_steps if isinstance(family, HeatFamily) else 1
+def _store(out: Result, family: Family, grid: Grid, samples: list, srt: SortResult, res: SequenceResult,
+           solutions: dict[tuple[int, int], np.ndarray] | None) -> None:
+    """Per-sample arrays in sample order: inputs and solutions as this rank's blocks, scalars,
+    solve order and statistics."""
+    n, steps = len(samples), family.n_steps
     recs = sorted(res.records, key=lambda r: (r.index, r.step))
-    ds = {
-        "order": np.asarray(res.sort.order, dtype=np.int64),
-        "stats/iterations": np.array([r.iterations for r in recs]).reshape(n, steps),
-        "stats/matvecs": np.array([r.matvecs for r in recs]).reshape(n, steps),
-        "stats/seconds": np.array([r.seconds for r in recs]).reshape(n, steps),
-        "stats/residual": np.array([r.residual for r in recs]).reshape(n, steps),
-        "stats/position": np.array([r.position for r in recs]).reshape(n, steps),
-    }
-    if comm.rank == 0:
-        samples = [family.sample(i) for i in range(n)]
-        for name in samples[0].fields:
-            ds[f"inputs/{name}"] = np.stack([s.fields[name] for s in samples])
-        for name in samples[0].scalars:
-            ds[f"scalars/{name}"] = np.array([s.scalars[name] for s in samples])
-        if with_solutions:
-            u = np.stack([res.solutions[(r.index, r.step)] for r in recs])
-            ds["u"] = u.reshape((n, steps) + u.shape[1:]) if steps > 1 else u
-        if steps > 1:
-            ds["t"] = family.times()[1:]              # u[i, s] is the solution at t[s]
-    return ds
+    out.arrays["order"] = np.asarray(srt.order, dtype=np.int64)
+    for key in ("iterations", "matvecs", "seconds", "residual", "position"):
+        out.arrays[f"stats/{key}"] = np.array([getattr(r, key) for r in recs]).reshape(n, steps)
+    for name in samples[0].fields:
+        out.blocks[f"inputs/{name}"] = Block.from_grid(grid, np.stack([s.fields[name] for s in samples]), (n,))
+    for name in samples[0].scalars:
+        out.arrays[f"scalars/{name}"] = np.array([s.scalars[name] for s in samples])
+    if solutions is not None:
+        u = np.stack([solutions[(r.index, r.step)] for r in recs])
+        lead = (n, steps) if steps > 1 else (n,)
+        out.blocks["u"] = Block.from_grid(grid, u.reshape(lead + u.shape[1:]), lead)
+    if steps > 1:
+        out.arrays["t"] = family.times()[1:]              # u[i, s] is the solution at t[s]

@@ -1,43 +1,43 @@
-"""Solve a sequence of systems from a parameterised family: sort, then solve in order.
+"""Solve a sequence of linear systems A_i x_i = b_i with one KSP (recycling, PC reuse).
 
-One KSP serves the whole sequence (``ksp.setOperators(A_i)`` per system), so GCRO-DR's
-recycled space and, with ``pc_reuse``, the preconditioner set up on the first system carry
-over (``pc_refresh``: a fresh setup every n-th system). With ``shared_matrix`` the values of
-every A_i are copied into one Mat (the families assemble the same stencil; the pattern is
-checked): PETSc then treats each system as new values in the same matrix and keeps setup data:
-PETSc 3.18's GAMG keeps the first system's aggregation, prolongators and Chebyshev eigenvalue
-bounds and recomputes only the Galerkin coarse operators (about half the setup time; same
-iterations on Darcy, but it fails on Helmholtz, whose spectrum moves with k). A reused PC then
-still applies the current A in its fine-level smoother.
+The sequence is an iterable of :class:`System` (matrix, right-hand side, where to put the
+solution, and its name (index, step)); it knows nothing of PDE families. One KSP from
+:func:`solvers.ksp.make_ksp` serves the whole sequence (``ksp.setOperators(A_i)`` per system),
+so GCRO-DR's recycled space and, with ``pc_reuse``, the preconditioner set up on the first
+system carry over (``pc_refresh``: a fresh setup every n-th system). With ``shared_matrix``
+the values of every A_i are copied into one Mat (the pattern is checked): PETSc then treats each
+system as new values in the same matrix and keeps pattern-keyed setup data: PETSc 3.18's GAMG
+keeps the first system's aggregation, prolongators and Chebyshev eigenvalue bounds and
+recomputes only the Galerkin coarse operators (about half the setup time; same iterations on
+Darcy, but it fails on Helmholtz, whose spectrum moves with k). A reused PC then still applies
+the current A in its fine-level smoother.
 
 Every variant uses the same convergence test: ||b - A x||_2 <= max(rtol ||b||_2, atol)
-(unpreconditioned norm: CG with ``KSP_NORM_UNPRECONDITIONED``, GMRES-type methods with right
-preconditioning). Each solution's true relative residual is recomputed after the solve.
+(:class:`solvers.ksp.KSPSpec` ``norm = "unpreconditioned"``: CG with left, GMRES-type methods
+with right preconditioning). Each solution's true relative residual is recomputed after the
+solve (:func:`solvers.ksp.true_residual`).
 
-Timed per system: KSP setup (preconditioner) + solve. Not timed: assembly of A_i and b_i.
-For the ``heat`` family each sample contributes ``n_steps`` systems with one matrix.
+Timed per system: KSP setup (preconditioner) + solve (maxima over ranks). Not timed here:
+producing the systems (the caller times its sampling and assembly).
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
 
 import numpy as np
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from meshes import Grid
-
-from ..ksp import reason_name
-from ..poisson.families import Family, HeatFamily
-from .deflated_cg import make_deflated_cg_ksp
-from .gcrodr import check_parameters, make_gcrodr_ksp
-from .skr_sort import SortResult, local_block, sort_systems
+from .. import ksp as kspmod
 
 
 @dataclass
 class SolverSpec:
-    """A Krylov solver for a sequence: ``method`` "gcrodr", "dcg" (deflated CG) or a PETSc KSP type."""
+    """A Krylov solver for a sequence: ``method`` "gcrodr", "dcg" (deflated CG) or a PETSc KSP
+    type, and the policy along the sequence. The options database under ``prefix`` wins over
+    all of it (``-recycle_ksp_type gmres``); ``options`` are further database defaults."""
 
     method: str = "gcrodr"
     m: int = 40                    # GCRO-DR restart length (and GMRES restart)
@@ -54,13 +54,22 @@ class SolverSpec:
     rtol: float = 1e-8
     atol: float = 1e-50
     max_it: int = 10000
-    prefix: str = ""               # options prefix (PETSc options override the spec)
+    prefix: str = "recycle_"       # options prefix of the sequence's KSP
+    options: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self):
-        if self.method == "gcrodr":
-            check_parameters(self.m, self.k, self.update_every)
+    def ksp_spec(self) -> kspmod.KSPSpec:
+        """The KSP defaults: type, PC, tolerances, and every method's parameters as database
+        defaults (only the chosen type reads its own)."""
+        return kspmod.KSPSpec(
+            ksp_type=self.method, pc_type=self.pc_type, rtol=self.rtol, atol=self.atol, max_it=self.max_it,
+            initial_guess_nonzero=self.warm_start, norm="unpreconditioned",
+            options={"ksp_gmres_restart": self.m, "ksp_gcrodr_m": self.m, "ksp_gcrodr_k": self.k,
+                     "ksp_gcrodr_recycle": self.recycle, "ksp_gcrodr_guard": self.guard,
+                     "ksp_gcrodr_update_every": self.update_every, "ksp_dcg_k": self.k, "ksp_dcg_l": self.l,
+                     "ksp_dcg_recycle": self.recycle, **self.options})
 
     def label(self) -> str:
+        """A benchmark label of the spec as written (what ran is :func:`solvers.ksp.describe`)."""
         base = f"GCRO-DR({self.m},{self.k})" if self.method == "gcrodr" else f"DCG({self.k},{self.l})" \
             if self.method == "dcg" else \
             (f"{self.method.upper()}({self.m})" if "gmres" in self.method else self.method.upper())
@@ -77,34 +86,16 @@ class SolverSpec:
         return base + (" warm" if self.warm_start else "")
 
 
-def make_solver(spec: SolverSpec, A: PETSc.Mat) -> PETSc.KSP:
-    """The KSP for ``spec`` on A (unpreconditioned-norm test; options database last). Collective."""
-    if spec.method == "gcrodr":
-        ksp = make_gcrodr_ksp(A, spec.m, spec.k, pc_type=spec.pc_type, rtol=spec.rtol, atol=spec.atol,
-                              max_it=spec.max_it, recycle=spec.recycle, prefix=spec.prefix,
-                              initial_guess_nonzero=spec.warm_start, guard=spec.guard,
-                              update_every=spec.update_every)
-    elif spec.method == "dcg":
-        ksp = make_deflated_cg_ksp(A, spec.k, spec.l, pc_type=spec.pc_type, rtol=spec.rtol, atol=spec.atol,
-                                   max_it=spec.max_it, recycle=spec.recycle, prefix=spec.prefix,
-                                   initial_guess_nonzero=spec.warm_start)
-    else:
-        ksp = PETSc.KSP().create(comm=A.getComm())
-        if spec.prefix:
-            ksp.setOptionsPrefix(spec.prefix)
-        ksp.setOperators(A)
-        ksp.setType(spec.method)
-        ksp.getPC().setType(spec.pc_type)
-        if "gmres" in spec.method:
-            ksp.setGMRESRestart(spec.m)
-        if spec.method in ("cg", "pipecg", "cgne", "fcg"):
-            ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
-        else:
-            ksp.setPCSide(PETSc.PC.Side.RIGHT)
-        ksp.setTolerances(rtol=spec.rtol, atol=spec.atol, max_it=spec.max_it)
-        ksp.setInitialGuessNonzero(spec.warm_start)
-        ksp.setFromOptions()
-    return ksp
+@dataclass
+class System:
+    """One system of a sequence: solve A x = b into ``x`` (owned by the producer, which may
+    read it afterwards, e.g. for the next time step); ``index``/``step`` name it."""
+
+    A: PETSc.Mat
+    b: PETSc.Vec
+    x: PETSc.Vec
+    index: int
+    step: int = 0
 
 
 @dataclass
@@ -117,7 +108,7 @@ class SystemRecord:
     iterations: int
     matvecs: int
     pc_applies: int
-    seconds: float
+    seconds: float                # setup + solve (max over ranks)
     setup_seconds: float
     residual: float               # true ||b - A x|| / ||b||
     reason: str
@@ -130,10 +121,10 @@ class SystemRecord:
 
 @dataclass
 class SequenceResult:
-    spec: SolverSpec
-    sort: SortResult
+    """The records of a sequence in solve order, with totals."""
+
     records: list[SystemRecord] = field(default_factory=list)
-    solutions: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)   # rank 0
+    solver: str = ""               # what ran (solvers.ksp.describe of the KSP object)
 
     @property
     def iterations(self) -> int:
@@ -148,6 +139,10 @@ class SequenceResult:
         return sum(r.seconds for r in self.records)
 
     @property
+    def setup_seconds(self) -> float:
+        return sum(r.setup_seconds for r in self.records)
+
+    @property
     def failures(self) -> list[SystemRecord]:
         return [r for r in self.records if not r.converged]
 
@@ -156,113 +151,99 @@ class SequenceResult:
         return max((r.residual for r in self.records), default=0.0)
 
 
-def features(family: Family, samples: list, comm: MPI.Comm) -> np.ndarray:
-    """This rank's block of the (n_samples x n_features) sort-feature matrix."""
-    return local_block(np.array([family.sort_features(s) for s in samples]), comm)
+class SequenceSolver:
+    """One KSP for a sequence of systems (see the module docstring). Collective on the
+    systems' communicator; call :meth:`close` when done (it destroys the KSP)."""
 
+    def __init__(self, spec: SolverSpec):
+        self.spec = spec
+        self.ksp: PETSc.KSP | None = None
+        self.result = SequenceResult()
+        self._shared: PETSc.Mat | None = None
+        self._prev: PETSc.Vec | None = None
+        self._work: PETSc.Vec | None = None
 
-def solve_sequence(family: Family, grid: Grid, spec: SolverSpec, n: int | None = None,
-                   indices: list[int] | None = None, ordering: str = "skr", keep_solutions: bool = False,
-                   progress: bool = False, on_system=None) -> SequenceResult:
-    """Sort the samples ``indices`` (default 0..n-1) with ``ordering`` and solve them in that
-    order with ``spec``. ``on_system(record)`` is called after each solve. Collective."""
-    comm = grid.comm
-    indices = list(range(n)) if indices is None else list(indices)
-    samples = [family.sample(i) for i in indices]
-    sort = sort_systems(ordering, features(family, samples, comm), comm)
-    result = SequenceResult(spec, sort)
-    steps = family.n_steps if isinstance(family, HeatFamily) else 1
-    bar = None
-    if progress and comm.rank == 0:
-        from tqdm import tqdm
-        bar = tqdm(total=len(samples) * steps, desc=spec.label(), unit="system")
-    ksp = None
-    A = None
-    x_prev = None
-    position = 0
-    try:
-        for pos in sort.order:
-            sample = samples[pos]
-            op, b = family.system(grid, sample)
-            A = _shared_matrix(A, op.A) if spec.shared_matrix else op.A
-            for step in range(steps):
-                if ksp is None:
-                    ksp = make_solver(spec, A)
-                else:
-                    ksp.setOperators(A)
-                x = b.duplicate()
-                if spec.warm_start and x_prev is not None:
-                    x_prev.copy(x)
-                else:
-                    x.set(0.0)
-                t0 = time.perf_counter()
-                ksp.setUp()
-                t1 = time.perf_counter()
-                ksp.solve(b, x)
-                t2 = time.perf_counter()
-                if spec.pc_reuse:                         # systems 0, n, 2n, ... get a fresh setup
-                    n_fresh = spec.pc_refresh
-                    ksp.getPC().setReusePreconditioner(not (n_fresh and (position + 1) % n_fresh == 0))
-                secs = comm.allreduce(t2 - t0, op=MPI.MAX)
-                setup = comm.allreduce(t1 - t0, op=MPI.MAX)
-                r = b.duplicate()
-                A.mult(x, r)
-                r.aypx(-1.0, b)
-                bnorm = b.norm()
-                res = r.norm() / bnorm if bnorm > 0 else r.norm()
-                r.destroy()
-                its = ksp.getIterationNumber()
-                if spec.method in ("gcrodr", "dcg"):
-                    st = ksp.getPythonContext().stats
-                    mv, pa, kd = st.matvecs, st.pc_applies, st.recycled_dim
-                else:
-                    restarts = its // spec.m if "gmres" in spec.method else 0   # residual at each restart
-                    mv = its + restarts + (1 if spec.warm_start else 0)
-                    pa, kd = (its if spec.pc_type != "none" else 0), 0
-                rec = SystemRecord(index=sample.index, step=step, position=position, iterations=its, matvecs=mv,
-                                   pc_applies=pa, seconds=secs, setup_seconds=setup, residual=res,
-                                   reason=reason_name(ksp.getConvergedReason()), recycled_dim=kd)
-                result.records.append(rec)
-                position += 1
-                if keep_solutions:
-                    u = grid.gather(x)
-                    if comm.rank == 0:
-                        result.solutions[(sample.index, step)] = u
-                if on_system is not None:
-                    on_system(rec)
-                if bar is not None:
-                    bar.update(1)
-                if x_prev is not None:
-                    x_prev.destroy()
-                x_prev = x
-                if step + 1 < steps:
-                    b.destroy()
-                    b = family.step_rhs(op, sample, x)
-            b.destroy()
-            op.destroy()
-    finally:
-        if bar is not None:
-            bar.close()
-        if x_prev is not None:
-            x_prev.destroy()
-        if ksp is not None:
-            ksp.destroy()
-        if spec.shared_matrix and A is not None:
+    def solve(self, system: System) -> SystemRecord:
+        """Solve one system (the next in the sequence) into ``system.x``. Collective."""
+        spec = self.spec
+        A = self._share(system.A) if spec.shared_matrix else system.A
+        if self.ksp is None:
+            self.ksp = kspmod.make_ksp(A, spec.ksp_spec(), spec.prefix)
+        else:
+            self.ksp.setOperators(A)
+        ksp, b, x = self.ksp, system.b, system.x
+        if self._prev is not None and ksp.getInitialGuessNonzero():
+            self._prev.copy(x)
+        else:
+            x.set(0.0)
+        t0 = time.perf_counter()
+        kspmod.setup(ksp)
+        t1 = time.perf_counter()
+        ksp.solve(b, x)
+        t2 = time.perf_counter()
+        position = len(self.result.records)
+        if spec.pc_reuse:                                 # systems 0, n, 2n, ... get a fresh setup
+            n_fresh = spec.pc_refresh
+            ksp.getPC().setReusePreconditioner(not (n_fresh and (position + 1) % n_fresh == 0))
+        comm = b.getComm().tompi4py()
+        times = np.array([t2 - t0, t1 - t0])
+        comm.Allreduce(MPI.IN_PLACE, times, op=MPI.MAX)
+        secs, setup = times
+        if self._work is None:
+            self._work = b.duplicate()
+        res = kspmod.true_residual(A, x, b, self._work)
+        w = kspmod.work(ksp, ksp.getInitialGuessNonzero())
+        rec = SystemRecord(index=system.index, step=system.step, position=position,
+                           iterations=ksp.getIterationNumber(), matvecs=w.matvecs, pc_applies=w.pc_applies,
+                           seconds=float(secs), setup_seconds=float(setup), residual=res,
+                           reason=kspmod.reason_name(ksp.getConvergedReason()), recycled_dim=w.recycled_dim)
+        if ksp.getInitialGuessNonzero():
+            if self._prev is None:
+                self._prev = x.duplicate()
+            x.copy(self._prev)
+        self.result.records.append(rec)
+        self.result.solver = kspmod.describe(ksp)
+        return rec
+
+    def _share(self, A_new: PETSc.Mat) -> PETSc.Mat:
+        """A_new's values in the sequence's one Mat (same nonzero pattern), or a copy of A_new if
+        there is none yet or the patterns differ. Collective."""
+        A = self._shared
+        if A is not None:
+            same = A.getSizes() == A_new.getSizes()
+            if same:
+                ia, ja, _ = A.getValuesCSR()
+                ib, jb, _ = A_new.getValuesCSR()
+                same = np.array_equal(ia, ib) and np.array_equal(ja, jb)
+            if A.getComm().tompi4py().allreduce(same, op=MPI.LAND):
+                A_new.copy(A, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
+                return A
             A.destroy()
-    return result
+        self._shared = A_new.duplicate(copy=True)
+        return self._shared
+
+    def close(self) -> None:
+        """Destroy the KSP (undoing its options) and the work objects. Collective."""
+        if self.ksp is not None:
+            kspmod.destroy(self.ksp)
+            self.ksp = None
+        for obj in (self._shared, self._prev, self._work):
+            if obj is not None:
+                obj.destroy()
+        self._shared = self._prev = self._work = None
 
 
-def _shared_matrix(A: PETSc.Mat | None, A_new: PETSc.Mat) -> PETSc.Mat:
-    """A_new's values in A (same nonzero pattern), or a copy of A_new if there is no A yet or the
-    patterns differ (then A is destroyed). Collective."""
-    if A is not None:
-        same = A.getSizes() == A_new.getSizes()
-        if same:
-            ia, ja, _ = A.getValuesCSR()
-            ib, jb, _ = A_new.getValuesCSR()
-            same = np.array_equal(ia, ib) and np.array_equal(ja, jb)
-        if A.getComm().tompi4py().allreduce(same, op=MPI.LAND):
-            A_new.copy(A, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
-            return A
-        A.destroy()
-    return A_new.duplicate(copy=True)
+def solve_sequence(systems: Iterable[System], spec: SolverSpec,
+                   on_system: Callable[[SystemRecord, System], None] | None = None) -> SequenceResult:
+    """Solve ``systems`` in the order given with one :class:`SequenceSolver`; ``on_system(record,
+    system)`` is called after each solve (e.g. to keep this rank's block of the solution).
+    Collective."""
+    solver = SequenceSolver(spec)
+    try:
+        for system in systems:
+            rec = solver.solve(system)
+            if on_system is not None:
+                on_system(rec, system)
+    finally:
+        solver.close()
+    return solver.result

@@ -1,7 +1,8 @@
 """Orderings of a sequence of systems so that neighbours are similar (SKR, Wang et al. 2024 §3).
 
 Every rank holds a block of *columns* of the feature matrix X (n_systems x n_features): the
-slice of each system's parameter field it owns (see :func:`local_block`). Distances and
+slice of each system's parameter field it owns (``family.sort_features`` of a sample drawn on
+the rank's block). Distances and
 projections are computed locally and summed with one Allreduce, so the result is the same
 for any number of ranks (up to round-off in the sums).
 
@@ -9,7 +10,10 @@ for any number of ranks (up to round-off in the sums).
   Frobenius distance ||X_i - X_j||_F; needs all pairwise distances: Gram matrix G = X X^T,
   O(n² N) flops, then an O(n²) greedy walk.
 - :func:`pca_hilbert`: a cheaper order for long sequences: a randomized PCA (Halko, Martinsson,
-  Tropp 2011, Alg. 4.1 with r = p + oversampling columns, O(n N r) flops) projects each system
+  Tropp 2011, Alg. 4.1 with r = p + oversampling columns and the test matrix Ω = X^T Ψ, Ψ
+  Gaussian in sample space, i.e. one step of their power scheme Alg. 4.3: the sketch X X^T Ψ
+  does not depend on how the feature columns are split or ordered over the ranks; O(n N r)
+  flops) projects each system
   to its first ``p = 2`` principal-component scores, which are then ordered along a Hilbert
   curve (Hilbert 1891; the classic xy -> d bit-twiddling, Lam & Shapiro 1994).
 
@@ -32,13 +36,6 @@ class SortResult:
     seconds: float             # wall time of the sort (max over ranks)
     flops: float               # leading-order flop count of the sort
     path_length: float         # sum of Frobenius distances between consecutive systems
-
-
-def local_block(features: np.ndarray, comm: MPI.Comm) -> np.ndarray:
-    """This rank's contiguous block of columns of a replicated (n, N) feature matrix."""
-    features = np.asarray(features, dtype=float)
-    bounds = np.linspace(0, features.shape[1], comm.size + 1).astype(int)
-    return np.ascontiguousarray(features[:, bounds[comm.rank]:bounds[comm.rank + 1]])
 
 
 def _allsum(a: np.ndarray, comm: MPI.Comm) -> np.ndarray:
@@ -109,13 +106,10 @@ def pca_scores(X_loc: np.ndarray, comm: MPI.Comm, p: int = 2, oversample: int = 
                seed: int = 0) -> np.ndarray:
     """First ``p`` principal-component scores of the rows of X (randomized range finder). Collective."""
     n = X_loc.shape[0]
-    mean = X_loc.mean(axis=0)
-    Xc = X_loc - mean
-    N = comm.allreduce(X_loc.shape[1])
-    offset = comm.exscan(X_loc.shape[1]) or 0
+    Xc = X_loc - X_loc.mean(axis=0)
     r = min(n, p + oversample)
-    omega = np.random.default_rng(seed).standard_normal((N, r))[offset:offset + X_loc.shape[1]]
-    Yr = _allsum(Xc @ omega, comm)                         # n x r sketch of the range
+    psi = np.random.default_rng(seed).standard_normal((n, r))
+    Yr = _allsum(Xc @ (Xc.T @ psi), comm)                  # n x r sketch X X^T Ψ of the range
     Q, _ = np.linalg.qr(Yr)
     Bloc = Q.T @ Xc                                        # r x N_loc
     S = _allsum(Bloc @ Bloc.T, comm)                       # B B^T = U Σ² U^T
