@@ -124,7 +124,7 @@ def run_dcdm(case, ctx: RunContext) -> Result:
         solve_time = time.perf_counter() - t1
         its, reason = ksp.getIterationNumber(), reason_name(ksp.getConvergedReason())
         history = np.array(ksp.getConvergenceHistory()) / b.norm()
-        ksp.destroy()                                   # before the python PC context goes away
+        kspmod.destroy(ksp)                             # before the python PC context goes away
     out = Result()
     out.attrs.update({"unknowns": grid.size, "method": cfg["method"], "model": str(path), "iterations": its,
                       "reason": reason, "relative_residual": float(history[-1]), "assembly_time": assembly,
@@ -170,7 +170,7 @@ def _train_config(case):
         output=".pt")
 def run_train(case, ctx: RunContext) -> Result:
     """Train on rank 0 (the other ranks wait); the model goes to [output] path or -o (.pt)."""
-    from .train import train
+    from .train import LossNotFinite, train
 
     comm = ctx.comm
     out = str(ctx.output)
@@ -179,13 +179,15 @@ def run_train(case, ctx: RunContext) -> Result:
         try:
             card = train(_train_config(case), out, quiet=ctx.quiet, resume=not ctx.restart,
                          log=lambda *a: print(*a, flush=True))
+        except LossNotFinite as exc:
+            err = (LossNotFinite, str(exc))
         except OSError as exc:
-            err = f"could not write {out}: {exc}"
+            err = (UserError, f"could not write {out}: {exc}")
         except ValueError as exc:
-            err = str(exc)
+            err = (UserError, str(exc))
     err = comm.bcast(err, root=0)
     if err:
-        raise UserError(err)
+        raise err[0](err[1], collective=True)           # every rank of the world raises it
     res = Result()
     res.attrs.update(comm.bcast(card, root=0))
     res.say(f"wrote {out} and {Path(out).with_suffix('.json')}")

@@ -15,7 +15,7 @@ averaged over a batch. Adam, checkpoint every ``checkpoint_every`` steps (resuma
 from __future__ import annotations
 
 import json
-import pickle
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +24,41 @@ from typing import Sequence
 import torch
 from tqdm import tqdm
 
+from ..parallel import UserError
 from .chebyshev import smooth_torch
 from .model import Architecture, DCDMNet, flops, parameter_count
 from .ritz_data import RitzSampler
 from .stencil import Laplacian
 
 FORMAT = "dcdm-model-1"
+MAX_CHANNELS = 1024                  # a card asking for more is not one of ours (memory guard)
+
+
+class LossNotFinite(UserError):
+    """The training loss became NaN or inf: nothing is written as a model; exit code 3."""
+
+    exit_code = 3
+
+
+def _load(path: Path) -> dict:
+    """``torch.load`` that cannot run code (``weights_only``: tensors, containers, numbers,
+    strings; plus torch's version string, a ``str`` subclass older cards hold)."""
+    from torch.torch_version import TorchVersion
+
+    with torch.serialization.safe_globals([TorchVersion]):
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict):
+        raise TypeError(f"holds a {type(state).__name__}, not a dict")
+    return state
+
+
+def _why(exc: Exception) -> str:
+    """Why a file did not load, in one line (torch's weights-only refusal without its advice)."""
+    if "Weights only load failed" in str(exc):
+        if "GLOBAL" in str(exc):
+            return "it asks to run Python code or build Python objects; refused, nothing was run"
+        return "not a torch weights file"
+    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
 
 
 def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -99,7 +128,7 @@ def _card(cfg: TrainConfig, net: DCDMNet, losses: list, seconds: float, steps: i
         "data": {"source": "lanczos ritz vectors", "lanczos_steps": cfg.lanczos_steps,
                  "spectrum_decay": cfg.spectrum_decay, "seed": cfg.seed},
         "training": {"batch": cfg.batch, "lr": cfg.lr, "steps": steps, "seconds": round(seconds, 1),
-                     "threads": cfg.threads, "torch": torch.__version__},
+                     "threads": cfg.threads, "torch": str(torch.__version__)},
         "loss_curve": {"step": list(range(0, len(losses), stride)),
                        "loss": [round(float(x), 6) for x in losses[::stride]]},
         "final_loss": float(sum(losses[-50:]) / max(1, len(losses[-50:]))),
@@ -130,7 +159,11 @@ def train(cfg: TrainConfig, out: str | Path, quiet: bool = False, resume: bool =
     signature = _card(cfg, net, [], 0.0, 0)
     signature = {k: signature[k] for k in ("grid", "architecture", "smoother", "loss", "data")}
     if resume and ckpt.is_file():
-        state = torch.load(ckpt, weights_only=False)
+        try:
+            state = _load(ckpt)
+        except Exception as exc:  # noqa: BLE001 - whatever a foreign file makes torch raise
+            raise ValueError(f"{ckpt} is not a training checkpoint ({_why(exc)}); delete it or train "
+                             "with --restart") from None
         if state.get("signature") != signature:
             raise ValueError(f"checkpoint {ckpt} was written for another configuration; delete it or "
                              "train with --restart")
@@ -150,6 +183,10 @@ def train(cfg: TrainConfig, out: str | Path, quiet: bool = False, resume: bool =
         loss.backward()
         opt.step()
         sched.step()
+        if not math.isfinite(loss.item()):
+            raise LossNotFinite(f"training loss became {loss.item()} at step {step + 1} (lr {cfg.lr:g}, batch "
+                                f"{cfg.batch}); nothing written{f' (checkpoint {ckpt} kept)' if ckpt.is_file() else ''}; "
+                                "lower training.lr or change the configuration")
         losses.append(loss.item())
         step += 1
         bar.update(1)
@@ -177,13 +214,16 @@ def load_model(path: str | Path, arch: Architecture | None = None) -> tuple[DCDM
     (or the given ``arch``)."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = _load(path)
         card = state["card"]
         if card.get("format") != FORMAT:
             raise KeyError("format")
         file_arch = Architecture(**card["architecture"])
-    except (OSError, KeyError, TypeError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
-        raise ValueError(f"{path}: not a DCDM model file ({type(exc).__name__}: {exc})") from None
+        if not (isinstance(file_arch.channels, int) and 1 <= file_arch.channels <= MAX_CHANNELS
+                and isinstance(file_arch.levels, int) and 1 <= file_arch.levels <= 8):
+            raise ValueError(f"architecture {card['architecture']} out of range")
+    except Exception as exc:  # noqa: BLE001 - whatever a foreign file makes torch raise; nothing ran
+        raise ValueError(f"{path}: not a DCDM model file ({_why(exc)})") from None
     if arch is not None and arch != file_arch:
         raise ValueError(f"{path}: architecture {file_arch.asdict()} does not match {arch.asdict()}")
     net = DCDMNet(file_arch)
