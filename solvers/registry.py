@@ -25,6 +25,7 @@ KINDS: dict[str, str] = {
     "dcdm_train": "solvers.dcdm.plugin",
     "boltzmann_bkw": "solvers.boltzmann.plugin",
     "boltzmann_mixture": "solvers.boltzmann.plugin",
+    "boltzmann_space": "solvers.boltzmann.plugin",
     "schrodinger": "solvers.schrodinger.plugin",
     "schrodinger_sweep": "solvers.schrodinger.plugin",
 }
