@@ -39,12 +39,11 @@ PCS = {"CG": "none", "ICC(0)-PCG": "icc", "GAMG-PCG": "gamg"}
 
 def petsc_cg(op, b, pc: str, rtol: float) -> tuple[int, float, float]:
     """(iterations, setup + solve seconds, relative residual) for a fresh KSPCG."""
-    ksp = kspmod.make_ksp(op.A, ksp_type="cg", pc_type=pc, rtol=rtol, max_it=20000)
-    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+    ksp = kspmod.make_ksp(op.A, kspmod.KSPSpec("cg", pc, rtol=rtol, max_it=20000, norm="unpreconditioned"), "bench_")
     x = b.duplicate()
     info = kspmod.solve(ksp, b, x, raise_on_diverged=False)
     rel = info.residual_norm / b.norm()
-    ksp.destroy()
+    kspmod.destroy(ksp)
     x.destroy()
     return info.iterations, info.setup_time + info.solve_time, rel
 

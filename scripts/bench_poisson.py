@@ -52,7 +52,7 @@ def worker(n: int, rtol: float, out: str) -> None:
         b = op.rhs(grid.vec_from_function(f), grid.vec_from_function(exact))
         comm.Barrier()
         t_asm = time.perf_counter() - t0
-        ksp = K.make_ksp(op.A, ksp_type=kt, pc_type=pt, rtol=rtol)
+        ksp = K.make_ksp(op.A, K.KSPSpec(kt, pt, rtol=rtol, history=True), "poisson_")
         u = grid.create_vec()
         info = K.solve(ksp, b, u)
         e2, emax = errors(grid, u, exact)
@@ -62,7 +62,7 @@ def worker(n: int, rtol: float, out: str) -> None:
                      "unknowns_per_s": grid.size / info.solve_time})
         for k in extra:
             opts.delValue(k)
-        ksp.destroy()
+        K.destroy(ksp)
         op.destroy()
     if comm.rank == 0:
         Path(out).write_text(json.dumps(rows))

@@ -79,7 +79,8 @@ class KSPSpec:
     ``ksp_type``: a PETSc type or a name in :data:`PYTHON_TYPES`; ``norm``: ``"default"`` (the
     type's own) or ``"unpreconditioned"`` (the true residual, see the module docstring);
     ``options``: further defaults as database entries under the prefix, e.g.
-    ``{"ksp_gmres_restart": 40, "ksp_gcrodr_k": 20}`` (set only where the user set nothing).
+    ``{"ksp_gmres_restart": 40, "ksp_gcrodr_k": 20}`` (set only where the user set nothing);
+    ``pc_context``: a petsc4py Python-PC context, used when the PC ends up of type ``python``.
     """
 
     ksp_type: str = "cg"
@@ -91,6 +92,7 @@ class KSPSpec:
     norm: str = "default"
     history: bool = False
     options: dict[str, Any] = field(default_factory=dict)
+    pc_context: Any = None
 
 
 @dataclass
@@ -139,6 +141,9 @@ def _user_set(name: str) -> bool:
 
 
 def _option_text(value: Any) -> str:
+    """A database value: booleans as true/false, a flag (None) as the empty string."""
+    if value is None:
+        return ""
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
@@ -224,7 +229,10 @@ def make_ksp(A: PETSc.Mat, spec: KSPSpec, prefix: str) -> PETSc.KSP:
         ksp.setOperators(A)
         opts = PETSc.Options(prefix)
         _set_type(ksp, opts.getString("ksp_type", spec.ksp_type), prefix)
-        ksp.getPC().setType(spec.pc_type)
+        pc = ksp.getPC()
+        pc.setType(opts.getString("pc_type", spec.pc_type))
+        if pc.getType() == PETSc.PC.Type.PYTHON and spec.pc_context is not None:
+            pc.setPythonContext(spec.pc_context)
         if spec.norm == "unpreconditioned" and ksp.getType() != PETSc.KSP.Type.PYTHON:
             side = supported_side(ksp.getType())
             if side is not None:

@@ -42,15 +42,15 @@ def test_identity_network_reproduces_cg(shape):
     g, op, b = _problem(shape)
     x = g.create_vec()
     res = dcdm_solve(op.A, b, x, Direction(g, op.A, op.bc_scale, op.mask, None, 0), rtol=1e-8, max_it=500, k=2)
-    ksp = kspmod.make_ksp(op.A, ksp_type="cg", pc_type="none", rtol=1e-8, prefix="t_id_")
-    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+    ksp = kspmod.make_ksp(op.A, kspmod.KSPSpec("cg", "none", rtol=1e-8, norm="unpreconditioned",
+                                                 history=True), "t_id_")
     y = g.create_vec()
     info = kspmod.solve(ksp, b, y)
     assert res.converged and res.iterations == info.iterations
     assert np.allclose(res.history, info.history / b.norm(), rtol=1e-8, atol=1e-14)
     y.axpy(-1.0, x)
     assert y.norm() < 1e-10 * x.norm()
-    ksp.destroy()
+    kspmod.destroy(ksp)
 
 
 @pytest.mark.parametrize("degree", [0, 4])
@@ -71,7 +71,7 @@ def test_petsc_fcg_gives_the_dcdm_iterates(degree):
     assert np.allclose(hist, res.history, rtol=1e-6, atol=1e-12)
     z.axpy(-1.0, x)
     assert z.norm() < 1e-8 * x.norm()
-    ksp.destroy()
+    kspmod.destroy(ksp)
 
 
 @pytest.mark.parametrize("shape", [(20, 17), (9, 10, 8)])

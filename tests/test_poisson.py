@@ -60,7 +60,7 @@ def test_run_writes_hdf5_with_metadata(tmp_path):
     proc = run_cli(["run", "cases/poisson_2d.toml", "-o", str(out), "--", "-ksp_type", "cg",
                     "-pc_type", "jacobi", "-ksp_converged_reason"])
     assert proc.returncode == 0, proc.stderr
-    assert "Linear solve converged due to CONVERGED_RTOL" in proc.stdout
+    assert "Linear poisson_ solve converged due to CONVERGED_RTOL" in proc.stdout   # options prefix poisson_
     assert "cg+jacobi" in proc.stdout        # command-line options override the case file
     with h5py.File(out) as h5:
         u, ex = h5["u"][...], h5["exact"][...]

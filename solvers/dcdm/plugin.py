@@ -9,7 +9,7 @@ import numpy as np
 from meshes import Grid
 
 from ..case import Bool, CaseError, Choice, Float, Int, Str, Table, load, mesh_section
-from ..ksp import SolverDiverged, reason_name
+from ..ksp import SolverDiverged, destroy as destroy_ksp, reason_name
 from ..parallel import Comms, UserError, rprint, stdout_is_terminal
 from ..poisson.mms import problem_data, problem_section
 from ..registry import RunContext, command, runner, schemas
@@ -124,7 +124,7 @@ def run_dcdm(case, ctx: RunContext) -> Result:
         solve_time = time.perf_counter() - t1
         its, reason = ksp.getIterationNumber(), reason_name(ksp.getConvergedReason())
         history = np.array(ksp.getConvergenceHistory()) / b.norm()
-        kspmod.destroy(ksp)                             # before the python PC context goes away
+        destroy_ksp(ksp)                                # before the python PC context goes away
     out = Result()
     out.attrs.update({"unknowns": grid.size, "method": cfg["method"], "model": str(path), "iterations": its,
                       "reason": reason, "relative_residual": float(history[-1]), "assembly_time": assembly,

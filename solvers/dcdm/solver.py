@@ -33,6 +33,7 @@ from petsc4py import PETSc
 
 from meshes import Grid
 
+from .. import ksp as kspmod
 from .chebyshev import smooth_petsc
 from .model import DCDMNet
 
@@ -193,22 +194,10 @@ def fcg_ksp(A: PETSc.Mat, direction: Direction, rtol: float = 1e-6, atol: float 
             max_it: int = 1000, k: int = 2, prefix: str = "dcdm_") -> PETSc.KSP:
     """DCDM the PETSc way: KSPFCG (truncation ``standard``, mmax = k, unpreconditioned norm) with a
     python PC applying ``direction``. Start it from ``boundary_guess`` with a nonzero initial guess
-    to get the iterates of ``dcdm_solve``. Options under ``-<prefix>`` override. Collective."""
-    ksp = PETSc.KSP().create(comm=A.getComm())
-    ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(A)
-    ksp.setType("fcg")
-    opts = PETSc.Options(prefix)
-    if not opts.hasName("ksp_fcg_mmax"):
-        opts.setValue("ksp_fcg_mmax", k)
-    if not opts.hasName("ksp_fcg_truncation_type"):
-        opts.setValue("ksp_fcg_truncation_type", "standard")
-    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
-    pc = ksp.getPC()
-    pc.setType("python")
-    pc.setPythonContext(_PCContext(direction))
-    ksp.setTolerances(rtol=rtol, atol=atol, max_it=max_it)
-    ksp.setInitialGuessNonzero(True)
-    ksp.setConvergenceHistory(length=max_it + 1, reset=True)
-    ksp.setFromOptions()
-    return ksp
+    to get the iterates of ``dcdm_solve``. Options under ``-<prefix>`` override (:func:`solvers.ksp.make_ksp`;
+    destroy it with :func:`solvers.ksp.destroy`). Collective."""
+    spec = kspmod.KSPSpec("fcg", PETSc.PC.Type.PYTHON, rtol=rtol, atol=atol, max_it=max_it,
+                          initial_guess_nonzero=True, norm="unpreconditioned", history=True,
+                          options={"ksp_fcg_mmax": k, "ksp_fcg_truncation_type": "standard"},
+                          pc_context=_PCContext(direction))
+    return kspmod.make_ksp(A, spec, prefix)

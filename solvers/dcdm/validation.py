@@ -3,7 +3,6 @@ rtol 1e-4 on the held-out right-hand sides within the measured iteration bound."
 from __future__ import annotations
 
 import numpy as np
-from petsc4py import PETSc
 
 from meshes import Grid
 
@@ -31,8 +30,8 @@ def validate_dcdm(comm, plots: str | None = None) -> list[CheckResult]:
     b = op.rhs(grid.scatter(held_out("random", grid.shape)), 0.0)
     x = grid.create_vec()
     res = dcdm_solve(op.A, b, x, Direction(grid, op.A, op.bc_scale, op.mask, None, 0), rtol=1e-8, max_it=1000)
-    ksp = kspmod.make_ksp(op.A, ksp_type="cg", pc_type="none", rtol=1e-8, prefix="dcdm_check_")
-    ksp.setNormType(PETSc.KSP.NormType.UNPRECONDITIONED)
+    ksp = kspmod.make_ksp(op.A, kspmod.KSPSpec("cg", "none", rtol=1e-8, norm="unpreconditioned",
+                                                 history=True), "dcdm_check_")
     y = grid.create_vec()
     info = kspmod.solve(ksp, b, y)
     n = min(len(res.history), len(info.history))
@@ -40,7 +39,7 @@ def validate_dcdm(comm, plots: str | None = None) -> list[CheckResult]:
     results.append(CheckResult("dcdm-identity", "max |history - CG history|", diff, "< 1e-10",
                                diff < 1e-10 and res.iterations == info.iterations,
                                f"{res.iterations} vs {info.iterations} iterations"))
-    ksp.destroy()
+    kspmod.destroy(ksp)
     net, card = load_model(resolve_model(SHIPPED, "."))
     grid = Grid(card["grid"]["shape"], comm=comm)
     op = assemble(grid)

@@ -25,7 +25,8 @@ class PoissonResult:
 def solve_poisson(grid: Grid, f: Callable[..., np.ndarray] | float, g: Callable[..., np.ndarray] | float = 0.0,
                   **ksp_options) -> PoissonResult:
     """Assemble the 5/7-point Laplacian, build the rhs from ``f`` and ``g`` (callables of the
-    coordinates, or constants) and solve. ``ksp_options`` go to :func:`solvers.ksp.make_ksp`.
+    coordinates, or constants) and solve. ``ksp_options`` are :class:`solvers.ksp.KSPSpec` fields; the
+    options prefix is ``poisson_`` (``-poisson_ksp_type``; plain ``-ksp_type`` works too).
     Collective."""
     import time
 
@@ -35,7 +36,7 @@ def solve_poisson(grid: Grid, f: Callable[..., np.ndarray] | float, g: Callable[
     gv = grid.vec_from_function(g) if callable(g) else g
     b = op.rhs(fv, gv)
     t1 = time.perf_counter()
-    ksp = kspmod.make_ksp(op.A, **ksp_options)
+    ksp = kspmod.make_ksp(op.A, kspmod.KSPSpec(**ksp_options, history=True), "poisson_")
     u = grid.create_vec()
     info = kspmod.solve(ksp, b, u)
     return PoissonResult(grid, u, info, t1 - t0, ksp)
