@@ -2,6 +2,7 @@
 check failures, resume after a crash, changed-case refusal, exports round trip, torch Dataset."""
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 from pathlib import Path
@@ -195,9 +196,20 @@ class CrashingSolver(plugin.SampleSolver):
 
     def __call__(self, index: int):
         if self.calls == self.k:
+            self.close()                         # a dying process takes its solver (and its options) along
             raise RuntimeError("simulated crash")
         self.calls += 1
         return super().__call__(index)
+
+
+def close_fds_on(path: Path) -> None:
+    """Close this process's file descriptors open on ``path`` (Linux /proc)."""
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            if Path(os.readlink(fd)) == path.resolve():
+                os.close(int(fd.name))
+        except OSError:
+            pass
 
 
 @pytest.mark.parametrize("io", ["shards", "mpio"])
@@ -209,8 +221,10 @@ def test_resume_after_crash_and_refuse_changed_case(darcy, tmp_path, io):
     with pytest.raises(RuntimeError, match="simulated crash"):
         writer.generate(plan, lambda group: CrashingSolver(10, family, group, case["solver"]), MPI.COMM_WORLD)
     assert not root.exists() and plan.work.exists()
+    close_fds_on(plan.work / "lock")             # what the dying process would release: its flock
     with pytest.raises(UserError, match=r"case changed since it started \(samples.n: 24 -> 25\)"):
         generate(case_text(io=io, checkpoint=3, n=25), root)
+    close_fds_on(plan.work / "lock")             # the refusing run ends its process too (exit 2)
     summary = generate(text, root)
     assert summary["resumed_from"] == 9 and summary["solved"] == 15   # 3 full records of 3
     assert checkmod.check(root).ok and not plan.work.exists() and not plan.partial.exists()
