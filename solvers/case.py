@@ -142,6 +142,24 @@ class Float(Spec):
 
 
 @dataclass
+class Number(Spec):
+    """A finite integer or float (never a boolean), returned unchanged (so ``2`` stays ``2``)."""
+
+    default: Any = _MISSING
+    doc: str = ""
+
+    def check(self, value: Any, path: str) -> int | float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise CaseError(path, f"must be a number, got {_fmt(value)}")
+        if isinstance(value, int):
+            return Int().check(value, path)
+        return Float().check(value, path)
+
+    def describe(self) -> str:
+        return "number"
+
+
+@dataclass
 class Str(Spec):
     """A string of at most ``MAX_STR`` characters; ``pattern`` (a regex) must match it whole."""
 
@@ -232,10 +250,11 @@ class List(Spec):
 
 @dataclass
 class AnyTable(Spec):
-    """A free-form table of scalar values (used for ``[petsc]``)."""
+    """A free-form table of scalar values (used for ``[petsc]``); ``values`` checks every value."""
 
     default: Any = field(default_factory=dict)
     doc: str = ""
+    values: Spec | None = None
 
     def check(self, value: Any, path: str) -> dict:
         if not isinstance(value, dict):
@@ -251,6 +270,8 @@ class AnyTable(Spec):
                 raise CaseError(f"{path}.{k}", f"must fit PETSc's 32-bit integers, got {_fmt(v)}")
             if isinstance(v, str) and len(v) > MAX_STR:
                 raise CaseError(f"{path}.{k}", f"must have at most {MAX_STR} characters, got {len(v)}")
+            if self.values is not None:
+                self.values.check(v, f"{path}.{k}")
         return dict(value)
 
     def describe(self) -> str:

@@ -19,9 +19,11 @@ from mpi4py import MPI
 from meshes import Grid
 
 from .. import output
-from ..case import AnyTable, Bool, CaseError, Choice, Float, Int, List, Str, Table, mesh_section, solver_section
+from ..case import (AnyTable, Bool, CaseError, Choice, Float, Int, List, Number, Str, Table, grid_estimate,
+                    mesh_section, solver_section)
 from ..krylov.sequence import SequenceSolver, SolverSpec
 from ..krylov.skr_sort import ORDERINGS, sort_systems
+from ..ksp import SolverDiverged
 from ..parallel import rprint, world
 from ..poisson.families import FAMILIES, Family, HeatFamily, make_family
 from ..poisson.systems import family_systems
@@ -37,9 +39,17 @@ INPUTS = {"darcy_exp": ["kappa"], "darcy_fno": ["kappa"], "poisson": ["f", "g"],
 def _check(sections: dict, path: str) -> None:
     fam, mesh, smp, par, out = (sections[k] for k in ("family", "mesh", "samples", "parallel", "output"))
     try:
-        make_family(fam["name"], mesh["shape"], fam["seed"], **fam["options"]).sample(0)
+        with np.errstate(all="ignore"):
+            sample = make_family(fam["name"], mesh["shape"], fam["seed"], **fam["options"]).sample(0)
     except (ValueError, TypeError) as exc:
         raise CaseError("family.options", str(exc)) from None
+    except OverflowError:
+        raise CaseError("family.options", "sample 0 overflows a float with these options; choose smaller "
+                        "values") from None
+    bad = sorted(k for k, v in {**sample.fields, **sample.scalars}.items() if not np.isfinite(v).all())
+    if bad:
+        raise CaseError("family.options", f"sample 0 has NaN or inf in {', '.join(bad)} (the options "
+                        "overflow); choose smaller values")
     fr = smp["split"]
     if abs(sum(fr) - 1.0) > 1e-9:
         raise CaseError("samples.split", f"fractions must sum to 1, got {sum(fr):g}")
@@ -56,11 +66,24 @@ def _check(sections: dict, path: str) -> None:
         raise CaseError("mesh.extent", "the families' random fields live on the unit box; leave extent out")
 
 
+def _estimate(sections: dict) -> float:
+    """Memory of a dataset run (bytes): a group's solve (``grid_estimate``), the GRF coefficients
+    (``modes``^d float64, ~4 live arrays), rank 0's sort features (n samples x nodes, float64)
+    and a heat sample's n_steps + 1 gathered states (float64, list and stacked copy)."""
+    shape = sections["mesh"]["shape"]
+    o = {**FAMILIES[sections["family"]["name"]].OPTIONS, **sections["family"]["options"]}
+    nodes = float(np.prod(shape, dtype=float))
+    with np.errstate(over="ignore"):
+        coefficients = np.float64(o["modes"]) ** len(shape) if o.get("modes") is not None else nodes
+    states = float(o.get("n_steps", 1)) + 1
+    return grid_estimate(sections) + 32 * coefficients + 8 * nodes * (sections["samples"]["n"] + 2 * states)
+
+
 SCHEMA = Table({
     "family": Table({
         "name": Choice(tuple(sorted(FAMILIES)), doc="PDE family (solvers/poisson/families.py)"),
         "seed": Int(default=0, min=0, doc="base seed: sample i uses SeedSequence([seed, i])"),
-        "options": AnyTable(doc="family options, e.g. alpha, tau, k_high, k_low, dt, n_steps"),
+        "options": AnyTable(values=Number(), doc="family options, e.g. alpha, tau, k_high, k_low, dt, n_steps"),
     }, doc="what to sample"),
     "mesh": mesh_section(),
     "samples": Table({
@@ -79,7 +102,7 @@ SCHEMA = Table({
         "compression": Choice(("none", "gzip", "lzf"), default="none", doc="HDF5 filter (io = 'shards')"),
     }).optional(),
     "solver": Table({
-        **solver_section(rtol=1e-8).keys,
+        **solver_section(rtol=1e-8, ksp_extra=("gcrodr",)).keys,
         "ordering": Choice(tuple(ORDERINGS), default="skr",
                            doc="solve order (solvers/krylov/skr_sort.py); groups take contiguous chunks of it"),
         "recycle": Bool(default=True, doc="ksp_type = 'gcrodr': keep the recycled space from sample to sample"),
@@ -92,7 +115,7 @@ SCHEMA = Table({
     }, doc="Krylov solver (options prefix dataset_): any PETSc KSP type, 'gcrodr' (recycles its space "
            "along the group's chunk) or 'dcg'; one KSP per group, a fresh PC per sample unless "
            "shared_matrix / pc_reuse").optional(),
-}, validate=_check)
+}, validate=_check, estimate=_estimate)
 
 
 def split_sizes(n: int, fractions: list[float]) -> tuple[int, int, int]:
@@ -167,6 +190,9 @@ class SampleSolver:
         states = [self._gather(s.fields["u0"])] if fam.n_steps > 1 else []
         for system in family_systems(fam, grid, [s], t):
             rec = self.sequence.solve(system)
+            if not rec.converged:              # the writer adds the sample index
+                raise SolverDiverged(f"{rec.reason} after {rec.iterations} iterations (true relative residual "
+                                     f"{rec.residual:.2e}); raise solver.max_it or change the solver")
             its, res = its + rec.iterations, max(res, rec.residual)
             t["pc_setup"] += rec.setup_seconds
             t["solve"] += rec.seconds - rec.setup_seconds

@@ -357,12 +357,22 @@ def _open(path: Path, mode: str, comm: MPI.Comm):
     return h5py.File(path, mode)
 
 
+class SampleNotFinite(UserError):
+    """A solved sample holds NaN or inf: it is not stored; exit code 3."""
+
+    exit_code = 3
+
+
 def _solve(produce: Producer, index: int) -> SampleResult | None:
-    """``produce(index)``; a ``UserError`` (e.g. a diverged solve) names the sample."""
+    """``produce(index)``, checked finite; a ``UserError`` (e.g. a diverged solve) names the sample."""
     try:
-        return produce(index)
+        res = produce(index)
     except UserError as exc:
         raise type(exc)(f"sample {index}: {exc}") from None
+    bad = [] if res is None else sorted(k for k, v in {**res.fields, **res.scalars}.items() if not np.isfinite(v).all())
+    if bad:
+        raise SampleNotFinite(f"sample {index}: NaN or inf in {', '.join(bad)}; nothing stored for it")
+    return res
 
 
 def _write_rows(files: dict, plan: Plan, results: list[SampleResult]) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from meshes import Grid
 
-from ..case import Bool, CaseError, Choice, Float, Int, List, Str, Table
+from ..case import Bool, CaseError, Choice, Float, Int, List, PetscType, Table
 from ..parallel import rprint
 from ..poisson.families import FAMILIES, Family, make_family
 from ..poisson.systems import family_systems
@@ -68,14 +68,15 @@ SCHEMA = Table({
                          doc="skr (greedy nearest neighbour), pca_hilbert (cheap), none"),
     }).optional(),
     "solver": Table({
-        "method": Str(default="gcrodr", doc="'gcrodr', 'dcg' (deflated CG, SPD) or a PETSc KSP type (gmres, cg, ...)"),
+        "method": PetscType(default="gcrodr", family="ksp", extra=("gcrodr", "dcg"),
+                            doc="'gcrodr', 'dcg' (deflated CG, SPD) or a PETSc KSP type (gmres, cg, ...)"),
         "m": Int(default=40, doc="GCRO-DR / GMRES restart length"),
         "k": Int(default=20, min=0, doc="GCRO-DR recycled dimension (< m) / deflated-CG space dimension"),
         "l": Int(default=20, min=1, doc="deflated CG: search directions kept for the Ritz update"),
         "recycle": Bool(default=True, doc="carry the recycled space from system to system"),
         "guard": Bool(default=False, doc="GCRO-DR: drop a recycled space after a solve it made dearer"),
         "update_every": Int(default=1, min=1, doc="GCRO-DR: update the recycled space after every n-th cycle"),
-        "pc_type": Str(default="none", doc="PETSc PC (right preconditioning; -pc_type overrides)"),
+        "pc_type": PetscType(default="none", family="pc", doc="PETSc PC (right preconditioning; -pc_type overrides)"),
         "pc_reuse": Bool(default=False, doc="reuse the PC set up on the first system"),
         "pc_refresh": Int(default=0, min=0, doc="with pc_reuse: a fresh PC setup every n-th system (0: never)"),
         "warm_start": Bool(default=False, doc="initial guess = previous solution (default zero)"),
