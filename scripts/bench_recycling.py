@@ -78,7 +78,8 @@ def _spec_table():
         ("c", "GMRES(80)+GAMG", "none", S("gmres", m=80, pc_type="gamg")),
         ("c", "GMRES(80)+GAMG SKR, reused, refresh/4", "skr", S("gmres", m=80, pc_type="gamg", pc_reuse=True, pc_refresh=4)),
         ("c", "GMRES(80)+GAMG SKR, reused, refresh/4, CGS2", "skr",
-         S("gmres", m=80, pc_type="gamg", pc_reuse=True, pc_refresh=4, prefix="cgs2_")),
+         S("gmres", m=80, pc_type="gamg", pc_reuse=True, pc_refresh=4,
+           options={"ksp_gmres_cgs_refinement_type": "refine_ifneeded"})),
         ("-", "GCRO-DR(40,20)+GAMG no recycling", "none", S("gcrodr", pc_type="gamg", recycle=False)),
         ("d", "GCRO-DR(40,20)+GAMG unsorted", "none", S("gcrodr", pc_type="gamg")),
         ("f", "GCRO-DR(40,20)+GAMG SKR", "skr", S("gcrodr", pc_type="gamg")),
@@ -102,11 +103,10 @@ def run_scipy(family, grid, n: int, ordering: str, rtol: float, max_it: int) -> 
     from scipy.sparse.linalg import LinearOperator, gcrotmk
     from mpi4py import MPI
 
-    from solvers.krylov.sequence import features
     from solvers.krylov.skr_sort import sort_systems
 
-    samples = [family.sample(i) for i in range(n)]
-    srt = sort_systems(ordering, features(family, samples, grid.comm), grid.comm)
+    samples = [family.sample(i, grid.ranges) for i in range(n)]
+    srt = sort_systems(ordering, np.array([family.sort_features(s) for s in samples]), grid.comm)
     CU: list = []
     its = mv = fails = 0
     secs, worst = srt.seconds, 0.0
@@ -140,7 +140,7 @@ def run_scipy(family, grid, n: int, ordering: str, rtol: float, max_it: int) -> 
 
 def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet: bool, seed: int = 0,
               max_it: int = 10000) -> list[dict]:
-    from solvers.krylov.sequence import solve_sequence
+    from solvers.krylov.plugin import solve_family
     from solvers.parallel import rprint
     from solvers.poisson.families import make_family
     from meshes import Grid
@@ -157,10 +157,10 @@ def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet:
             if spec.pc_type == "icc" and comm.size > 1:      # ICC is serial (bjacobi+icc in parallel)
                 continue
             spec = dataclasses.replace(spec, max_it=max_it)
-            res = solve_sequence(family, grid, spec, n=n, ordering=ordering, progress=not quiet)
+            srt, res = solve_family(family, grid, spec, n, ordering, _progress(comm, n * family.n_steps, quiet))
             r = {"iterations": res.iterations, "matvecs": res.matvecs,
                  "pc_applies": sum(x.pc_applies for x in res.records),
-                 "seconds": res.seconds + res.sort.seconds, "sort_seconds": res.sort.seconds,
+                 "seconds": res.seconds + srt.seconds, "sort_seconds": srt.seconds,
                  "failures": sum(1 for x in res.records if not x.converged or x.residual > 1.1 * spec.rtol),
                  "max_residual": res.max_residual,
                  "per_system": [x.iterations for x in res.records]}
@@ -170,6 +170,17 @@ def run_group(name: str, family_name: str, shape, n: int, variants, comm, quiet:
         rprint(f"  {letter} {label:44s} its {r['iterations']:8d}  matvecs {r['matvecs']:8d}  "
                f"{r['seconds']:8.2f} s  failed {r['failures']}  max res {r['max_residual']:.1e}", comm=comm)
     return rows
+
+
+def _progress(comm, total: int, quiet: bool):
+    """A rank-0 progress line per solved system (None when quiet)."""
+    if quiet:
+        return None
+    from solvers.parallel import rprint
+
+    def show(rec, system) -> None:
+        rprint(f"\r    system {rec.position + 1}/{total}: {rec.iterations} its", end="", comm=comm)
+    return show
 
 
 def _groups(rows: list[dict]):
@@ -248,12 +259,8 @@ def main() -> int:
     import petsc4py
     petsc4py.init(sys.argv[:1])
     from mpi4py import MPI
-    from petsc4py import PETSc
     from solvers.parallel import rprint
 
-    # the "CGS2" variant: PETSc GMRES with Gram-Schmidt refinement when needed (without it GMRES's
-    # residual estimate drifts from the true residual with a stale PC)
-    PETSc.Options().setValue("cgs2_ksp_gmres_cgs_refinement_type", "refine_ifneeded")
     comm = MPI.COMM_WORLD
     quiet = args.quiet or not sys.stdout.isatty()
     darcy, helm, stall = _spec_table()
@@ -298,7 +305,7 @@ def main() -> int:
               + ("; ".join(hits) if hits else "none"))
         path = Path(args.json)
         path.parent.mkdir(parents=True, exist_ok=True)
-        from solvers.output import versions
+        from solvers.io.hdf5 import versions
         path.write_text(json.dumps({"rows": rows, "wall_seconds": total, "argv": sys.argv[1:],
                                     "versions": versions(comm)}, indent=1))
         print(f"wrote {path}")
