@@ -35,7 +35,7 @@ import numpy as np
 import scipy.fft as sfft
 
 from .fast_spectral import SPHERE_AREA, sphere_average_multiplier
-from .moments import integrate, vaxes
+from .moments import integrate, project_moments, vaxes
 from .velocity import VelocityGrid
 
 
@@ -109,28 +109,6 @@ class Lorentz:
         nu = self.frequency(n_H, u_H) / SPHERE_AREA[self.g.dim]
         out = nu * (self.sphere_average(f, u_H) - SPHERE_AREA[self.g.dim] * f)
         return project_moments(self.g, out, [np.ones(self.g.shape), self.g.speed2(u_H)], weight=f)
-
-
-def project_moments(g: VelocityGrid, Q: np.ndarray, phis: list[np.ndarray], targets=None,
-                    weight: np.ndarray | None = None) -> np.ndarray:
-    """``Q - W C^T (C W C^T)^{-1} (C Q - t)`` with rows ``φ``: the closest ``Q`` (in the ``W^{-1}``-norm)
-    with ``Σ Q φ = t`` (``t = 0`` by default; ``t`` of shape ``batch + (K,)`` or ``(K,)``). A weight
-    ``W`` such as ``|f|`` keeps the correction where ``f`` lives (an unweighted constant correction
-    would carry momentum: the periodic grid ``-L + j h`` is not symmetric). Batched."""
-    ax = vaxes(g)
-    w = np.ones_like(Q) if weight is None else np.abs(weight)
-    phis = [np.broadcast_to(phi, Q.shape) for phi in phis]
-    K = len(phis)
-    G = np.empty(Q.shape[:Q.ndim - g.dim] + (K, K))
-    for i in range(K):
-        for j in range(i, K):
-            G[..., i, j] = G[..., j, i] = (phis[i] * w * phis[j]).sum(axis=ax)
-    r = np.stack([(phi * Q).sum(axis=ax) for phi in phis], axis=-1)
-    if targets is not None:
-        r = r - np.asarray(targets, float)
-    lam = np.linalg.solve(G, r[..., None])[..., 0]
-    corr = sum(g.expand(lam[..., i]) * phis[i] for i in range(K))
-    return Q - w * corr
 
 
 def energy_exchange(g: VelocityGrid, f: np.ndarray, mu: float, m_L: float, n_H, T_H, u_H,

@@ -49,6 +49,28 @@ def entropy(g: VelocityGrid, f: np.ndarray) -> np.ndarray:
     return integrate(g, np.where(f > 0, f * np.log(pos), 0.0))
 
 
+def project_moments(g: VelocityGrid, Q: np.ndarray, phis: list[np.ndarray], targets=None,
+                    weight: np.ndarray | None = None) -> np.ndarray:
+    """``Q - W C^T (C W C^T)^{-1} (C Q - t)`` with rows ``φ``: the closest ``Q`` (in the ``W^{-1}``-norm)
+    with ``Σ Q φ = t`` (``t = 0`` by default; ``t`` of shape ``batch + (K,)`` or ``(K,)``). A weight
+    ``W`` such as ``|f|`` keeps the correction where ``f`` lives (an unweighted constant correction
+    would carry momentum: the periodic grid ``-L + j h`` is not symmetric). Batched."""
+    ax = vaxes(g)
+    w = np.ones_like(Q) if weight is None else np.abs(weight)
+    phis = [np.broadcast_to(phi, Q.shape) for phi in phis]
+    K = len(phis)
+    G = np.empty(Q.shape[:Q.ndim - g.dim] + (K, K))
+    for i in range(K):
+        for j in range(i, K):
+            G[..., i, j] = G[..., j, i] = (phis[i] * w * phis[j]).sum(axis=ax)
+    r = np.stack([(phi * Q).sum(axis=ax) for phi in phis], axis=-1)
+    if targets is not None:
+        r = r - np.asarray(targets, float)
+    lam = np.linalg.solve(G, r[..., None])[..., 0]
+    corr = sum(g.expand(lam[..., i]) * phis[i] for i in range(K))
+    return Q - w * corr
+
+
 def discrete_maxwellian(g: VelocityGrid, n, u, T, mass: float = 1.0, iters: int = 4) -> np.ndarray:
     """Grid Maxwellian whose *discrete* density, velocity and temperature are ``n, u, T`` (to rounding):
     the parameters are corrected by a few fixed-point steps (matters on coarse grids, where the
@@ -61,7 +83,12 @@ def discrete_maxwellian(g: VelocityGrid, n, u, T, mass: float = 1.0, iters: int 
         u_ = u_ + u - velocity(g, M)
         T_ = T_ * T / temperature(g, M, mass, u)
     M = g.maxwellian(1.0, u_, T_, mass)
-    return M * g.expand(n / density(g, M))
+    M = M * g.expand(n / density(g, M))
+    # exact discrete moments even where the grid under-resolves the Gaussian (then the fixed point
+    # stalls): the weighted correction M (a + b·v + c|v - u|²) of project_moments
+    targets = np.concatenate([np.asarray(n, float)[..., None], np.asarray(n, float)[..., None] * u,
+                              (g.dim * np.asarray(n, float) * T / mass)[..., None]], axis=-1) / g.vol
+    return project_moments(g, M, [np.ones(g.shape), *g.v, g.speed2(u)], targets, weight=M)
 
 
 def maxwellian_of(g: VelocityGrid, f: np.ndarray, mass: float = 1.0) -> np.ndarray:

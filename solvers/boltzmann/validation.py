@@ -15,6 +15,7 @@ from .ap_scheme import Mixture, MixtureParams, initial_data, reference_temperatu
 from .fast_spectral import FastSpectral, conservative_projection
 from .mixture import CrossCollision
 from .velocity import VelocityGrid
+from . import validation_space  # noqa: F401  (registers the boltzmann_space checks)
 
 RATE_RATIOS = (1.0, 4.0, 16.0, 100.0)
 

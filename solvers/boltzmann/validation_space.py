@@ -1,0 +1,153 @@
+"""``validate boltzmann_space``: the space-dependent mixture against exact references.
+
+- uniform data: every cell reproduces the homogeneous solver (:class:`.ap_scheme.Mixture`);
+- collisionless free streaming of a smooth periodic profile against the exact ``f(x - v_1 t, v)``:
+  observed order 2 in x (L1, cell averages);
+- periodic box with collisions: mass of each species, total momentum and energy to rounding;
+- positivity of the transport (Riemann data, walls) and mass conservation at specular and diffuse walls;
+- the CFL step is stable for every Kn and mass ratio (no Kn, no ε in dt).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from mpi4py import MPI
+
+from ..parallel import rprint
+from ..registry import CheckResult, check
+from .ap_scheme import Mixture, MixtureParams, initial_data, reference_temperatures
+from .space import SpaceMixture
+from .transport import Boundary, maxwellian_wall, transport_velocity
+
+
+def uniform_vs_homogeneous(comm, n: int = 16, nx: int = 6, steps: int = 4, mass_ratio: float = 100.0,
+                           scheme: str = "ap2", Kn: float = 0.5) -> float:
+    """Largest relative difference between the cells of a periodic run with uniform (bimodal,
+    far-from-equilibrium) data and the homogeneous solver with the step ``dt/Kn``."""
+    mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=mass_ratio), T_ref=reference_temperatures(1, 1, 1.5, 0.5))
+    fL0, fH0 = initial_data(mix, "bimodal", 1.0, 1.0, 1.5, 0.5, [0.0, 0.0], [0.0, 0.0])
+    sp = SpaceMixture(mix, nx, 1.0, None, None, Kn, scheme, comm)
+    fL, fH = np.repeat(fL0[None], sp.nloc, 0), np.repeat(fH0[None], sp.nloc, 0)
+    hL, hH = fL0, fH0
+    for _ in range(steps):
+        fL, fH = sp.step(fL, fH, sp.dt)
+        hL, hH = mix.step(scheme, hL, hH, sp.dt / Kn)
+    err = max(np.abs(fL - hL).max() / np.abs(hL).max(), np.abs(fH - hH).max() / np.abs(hH).max())
+    return float(comm.allreduce(err, op=MPI.MAX))
+
+
+def free_streaming_errors(comm, sizes=(32, 64, 128, 256), n: int = 8, t_end: float = 0.25) -> list[float]:
+    """Relative L1 errors (x and v) of collisionless transport of ``(1 + a sin 2πx) M(v)`` (both
+    species) against the exact cell averages of ``f(x - v_1 t, v)`` at ``t_end``, for ``n_x`` in ``sizes``."""
+    mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=100.0))
+    errs = []
+    for nx in sizes:
+        sp = SpaceMixture(mix, nx, 1.0, None, None, math.inf, comm=comm)
+        k = 2 * math.pi
+        damp = math.sin(k * sp.dx / 2) / (k * sp.dx / 2)          # cell average of sin
+        prof = 1 + 0.5 * damp * np.sin(k * sp.x)
+        fL, fH = sp.maxwellians((prof, prof), (0.0, 0.0), (1.0, 1.0))
+        M = (fL[0] / prof[0], fH[0] / prof[0])
+        steps = math.ceil(t_end / sp.dt)
+        for _ in range(steps):
+            fL, fH = sp.step(fL, fH, t_end / steps)
+        num = den = 0.0
+        for f, g, Mi in ((fL, mix.gL, M[0]), (fH, mix.gH, M[1])):
+            ex = (1 + 0.5 * damp * np.sin(k * (sp.x[:, None, None] - transport_velocity(g) * t_end))) * Mi
+            num += np.abs(f - ex).sum() * g.vol
+            den += np.abs(ex).sum() * g.vol
+        num, den = comm.allreduce(num, op=MPI.SUM), comm.allreduce(den, op=MPI.SUM)
+        errs.append(num / den)
+    return errs
+
+
+def periodic_conservation(comm, n: int = 16, nx: int = 16, t_end: float = 0.5, mass_ratio: float = 100.0,
+                          Kn: float = 0.05) -> dict:
+    """Totals drift of a periodic box with a temperature and density wave, collisions on."""
+    mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=mass_ratio), T_ref=(1.3, 1.3))
+    sp = SpaceMixture(mix, nx, 1.0, None, None, Kn, "ap2", comm)
+    w = 1 + 0.2 * np.sin(2 * math.pi * sp.x)
+    fL, fH = sp.maxwellians((w, 2 - w), (0.1 * w, 0.0), (w, 1.0 / w))
+    a = sp.totals(fL, fH)
+    for _ in range(math.ceil(t_end / sp.dt)):
+        fL, fH = sp.step(fL, fH, sp.dt)
+    b = sp.totals(fL, fH)
+    scale_p = math.sqrt(2 * (a["mass_L"] + mass_ratio * a["mass_H"]) * a["energy"])
+    return {"mass_L": abs(b["mass_L"] / a["mass_L"] - 1), "mass_H": abs(b["mass_H"] / a["mass_H"] - 1),
+            "momentum": abs(b["momentum"] - a["momentum"]) / scale_p, "energy": abs(b["energy"] / a["energy"] - 1)}
+
+
+def walls_positivity(comm, n: int = 12, nx: int = 24, t_end: float = 1.0) -> dict:
+    """Collisionless Riemann data between a specular (left) and a hot diffuse (right) wall: min f / max f
+    over the run (>= 0: the limiter) and the drift of each species' mass (both walls are closed)."""
+    mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=100.0), T_ref=(2.0, 2.0))
+    walls = tuple(Boundary("diffuse", maxwellian_wall(g, 2.0, m)) for g, m in ((mix.gL, 1.0), (mix.gH, 100.0)))
+    sp = SpaceMixture(mix, nx, 1.0, (Boundary("specular"), Boundary("specular")), walls, math.inf, comm=comm)
+    left = sp.x < 0.5
+    fL, fH = sp.maxwellians((np.where(left, 1.0, 0.125),) * 2, (0.0, 0.0), (np.where(left, 1.0, 0.8),) * 2)
+    a, fmin = sp.totals(fL, fH), sp.min_value(fL, fH)
+    for _ in range(math.ceil(t_end / sp.dt)):
+        fL, fH = sp.step(fL, fH, sp.dt)
+        fmin = min(fmin, sp.min_value(fL, fH))
+    b = sp.totals(fL, fH)
+    return {"fmin": fmin, "mass_L": abs(b["mass_L"] / a["mass_L"] - 1), "mass_H": abs(b["mass_H"] / a["mass_H"] - 1)}
+
+
+def cfl_step_any_kn(comm, n: int = 16, nx: int = 8, steps: int = 10) -> list[tuple]:
+    """The same CFL step for Kn from 1 to 1e-6 and m_H/m_L = 1e2, 1e4 (dt/Kn up to ~1e4), temperature
+    wave ``T_i (1 + 0.1 sin 2πx)``, ``T_L = 1.2``, ``T_H = 0.8``: rows ``(mass_ratio, Kn, dt, finite,
+    max |T_L - T_H|)`` after ``steps`` steps (``|T_L - T_H| = 0.4`` at t = 0)."""
+    rows = []
+    for mr in (1e2, 1e4):
+        mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=mr), T_ref=(1.35, 1.05))
+        for Kn in (1.0, 1e-2, 1e-4, 1e-6):
+            sp = SpaceMixture(mix, nx, 1.0, None, None, Kn, "ap2", comm)
+            w = 1 + 0.1 * np.sin(2 * math.pi * sp.x)
+            fL, fH = sp.maxwellians((1.0, 1.0), (0.0, 0.0), (1.2 * w, 0.8 * w))
+            for _ in range(steps):
+                fL, fH = sp.step(fL, fH, sp.dt)
+            m = sp.cell_moments(fL, fH)
+            ok = bool(comm.allreduce(bool(np.isfinite(fL).all() and np.isfinite(fH).all()), op=MPI.LAND))
+            dT = comm.allreduce(float(np.abs(m["T_L"] - m["T_H"]).max()), op=MPI.MAX)
+            rows.append((mr, Kn, sp.dt, ok, dT))
+    return rows
+
+
+@check("boltzmann_space", doc="space-dependent mixture: uniform = homogeneous, free-streaming order 2, "
+                              "conservation, positivity, walls, CFL-only dt")
+def validate_boltzmann_space(comm, plots: str | None = None) -> list[CheckResult]:
+    res: list[CheckResult] = []
+    for scheme in ("ap", "ap2"):
+        e = uniform_vs_homogeneous(comm, scheme=scheme)
+        rprint(f"uniform data vs homogeneous solver ({scheme}): max relative difference {e:.2e}", comm=comm)
+        res.append(CheckResult(f"uniform-{scheme}", "max |f_cell - f_hom| / max f_hom", e, "<= 1e-12", e <= 1e-12))
+    sizes = (32, 64, 128, 256)
+    errs = free_streaming_errors(comm, sizes)
+    orders = [math.log2(a / b) for a, b in zip(errs, errs[1:])]
+    rprint("free streaming (Kn = inf) vs exact f(x - v1 t, v), L1: " + ", ".join(
+        f"nx={n}: {e:.3e}" for n, e in zip(sizes, errs)) + "; orders " + ", ".join(f"{o:.2f}" for o in orders),
+        comm=comm)
+    res.append(CheckResult("free-streaming-order", f"observed order nx={sizes[-2]}->{sizes[-1]}", orders[-1],
+                           ">= 1.9", orders[-1] >= 1.9))
+    c = periodic_conservation(comm)
+    rprint("periodic box, m_H/m_L = 100, Kn = 0.05: drift " + ", ".join(f"{k} {v:.1e}" for k, v in c.items()),
+           comm=comm)
+    worst = max(c.values())
+    res.append(CheckResult("periodic-conservation", "max drift (masses, momentum, energy)", worst, "<= 1e-13",
+                           worst <= 1e-13))
+    w = walls_positivity(comm)
+    rprint(f"walls (specular | diffuse T=2), Kn = inf: min f/max f {w['fmin']:.2e}, mass drift L {w['mass_L']:.1e}, "
+           f"H {w['mass_H']:.1e}", comm=comm)
+    res.append(CheckResult("transport-positivity", "min f / max f (Riemann data, walls)", w["fmin"], ">= 0",
+                           w["fmin"] >= 0))
+    res.append(CheckResult("wall-mass", "max mass drift (specular + diffuse walls)", max(w["mass_L"], w["mass_H"]),
+                           "<= 1e-13", max(w["mass_L"], w["mass_H"]) <= 1e-13))
+    rows = cfl_step_any_kn(comm)
+    for mr, Kn, dt, ok, dT in rows:
+        rprint(f"  m_H/m_L = {mr:g}, Kn = {Kn:g}: dt = {dt:.4g} (dt/Kn = {dt / Kn:.3g}), finite {ok}, "
+               f"max|T_L - T_H| = {dT:.3e}", comm=comm)
+    allok = all(r[3] for r in rows) and len({r[2] for r in rows if r[0] == rows[0][0]}) == 1
+    res.append(CheckResult("cfl-dt-any-kn", "stable runs with the CFL dt, Kn = 1..1e-6, m_H/m_L = 1e2, 1e4",
+                           float(sum(r[3] for r in rows)), f"= {len(rows)}", allok))
+    return res
