@@ -109,3 +109,17 @@ def model_view(d: dict):
     if not d["steady"]:
         xs.append(u[:, 0])
     return np.stack(xs, axis=1), u[:, 1:]
+
+
+def train_ratio(loss_fn, model, steps: int, lr: float = 1e-2) -> float:
+    """Loss after ``steps`` Adam steps on ``loss_fn()`` divided by the loss before."""
+    import torch
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    with torch.no_grad():
+        first = float(loss_fn())
+    for _ in range(steps):
+        opt.zero_grad()
+        loss_fn().backward()
+        opt.step()
+    with torch.no_grad():
+        return float(loss_fn()) / first
