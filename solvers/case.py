@@ -121,6 +121,9 @@ class Float(Spec):
     def check(self, value: Any, path: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise CaseError(path, f"must be a number, got {_fmt(value)}")
+        if isinstance(value, int) and abs(value) > 2**53:
+            raise CaseError(path, f"must be at most 2^53 in magnitude as an integer, got {_fmt(value)}; "
+                                  "write large values as floats (e.g. 1e30)")
         value = float(value)
         if not math.isfinite(value):
             raise CaseError(path, f"must be finite, got {value}")

@@ -133,15 +133,32 @@ def _disk_full(exc: BaseException | None) -> bool:
     return False
 
 
+def _full(where: Path) -> DiskFull:
+    return DiskFull(f"disk full while writing {where}: free some space and run the same command again "
+                    "to resume (recorded samples are kept)")
+
+
 def _stored(func: Callable[[], Any], where: Path) -> Any:
-    """``func()``, a full disk turned into :class:`DiskFull` naming ``where``."""
+    """``func()``, a full disk turned into :class:`DiskFull` naming ``where`` (h5py reports it
+    as OSError or RuntimeError)."""
     try:
         return func()
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         if _disk_full(exc):
-            raise DiskFull(f"disk full while writing {where}: free some space and run the same command "
-                           "again to resume (recorded samples are kept)") from None
+            raise _full(where) from None
         raise
+
+
+def _ensure_space(plan: Plan, where: Path) -> None:
+    """Rank 0: refuse (:class:`DiskFull`) before writing the split files if the file system of
+    ``where`` has less free space than their raw data (HDF5 would fail halfway through a file)."""
+    need = sum(int(np.prod(plan.layout.field_shape(f, plan.n))) for f in plan.layout.fields)
+    need = need * np.dtype(schema.FIELD_DTYPE).itemsize
+    free = shutil.disk_usage(where).free
+    if free < need:
+        raise DiskFull(f"disk full: the split files need {need / 2**20:.1f} MiB, {where} has "
+                       f"{free / 2**20:.1f} MiB free; free some space and run the same command again to resume "
+                       "(recorded samples are kept)")
 
 
 # Options that only report; they do not change a stored number.
@@ -391,6 +408,7 @@ def _run_mpio(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, l
     sizes = dict(zip(schema.SPLITS, plan.split_sizes))
     present = [s for s in schema.SPLITS if sizes[s]]
     if not _collective(comm, lambda: (plan.work / CREATED).is_file()):
+        _collective(comm, lambda: _ensure_space(plan, plan.partial))
         t0 = time.perf_counter()
         _collective(comm, lambda: [plan.split_file(plan.partial, s).parent.mkdir(parents=True, exist_ok=True)
                                    for s in present])
@@ -429,17 +447,20 @@ def _run_mpio(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, l
 
 
 def _write_shard(plan: Plan, results: list[SampleResult]) -> None:
+    """One batch as a small HDF5 file, built in memory and written as bytes (temporary name,
+    fsync, rename): a full disk fails a plain write, never HDF5 halfway through a file."""
+    import io
+
     import h5py
-    path = plan.work / "shards" / f"shard-{results[0].index:07d}.h5"
-    tmp = path.with_name("." + path.name + ".tmp")
-    with h5py.File(tmp, "w") as h5:
+    buf = io.BytesIO()
+    with h5py.File(buf, "w") as h5:
         h5.create_dataset("index", data=np.array([r.index for r in results], dtype=np.int64))
         for name in results[0].fields:
             h5.create_dataset(f"fields/{name}", data=np.stack([r.fields[name] for r in results])
                               .astype(schema.FIELD_DTYPE))
         for name in results[0].scalars:
             h5.create_dataset(f"scalars/{name}", data=np.array([r.scalars[name] for r in results]))
-    os.replace(tmp, path)
+    _atomic_write(plan.work / "shards" / f"shard-{results[0].index:07d}.h5", buf.getvalue())
 
 
 def _run_shards(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, leader: bool,
@@ -535,6 +556,7 @@ def _finalize(plan: Plan, rep: Report, versions: dict) -> None:
     """Rank 0: stats.yaml and <name>.yaml into the partial dir, rename it, drop the work dir."""
     import yaml
     if plan.io == "shards":
+        _ensure_space(plan, plan.partial)
         _merge_shards(plan)
     sizes = dict(zip(schema.SPLITS, plan.split_sizes))
     stats_split = next(s for s in schema.SPLITS if sizes[s])

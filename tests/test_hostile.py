@@ -1,0 +1,496 @@
+"""Hostile input and faults: every bad input is one message and exit 2, every hang is a failure.
+
+Two parts:
+
+- generated: for every kind, every key of its schema (plus a probe key in free-form tables)
+  gets every mutation of :data:`MUTATIONS` (wrong type, NaN, inf, negative, huge, empty,
+  unicode, path tricks) and goes through the in-process validator; a mutation *holds* if the
+  validator either accepts a value the schema allows or raises ``CaseError`` (never another
+  exception), and the values no key may take (NaN, inf, integers beyond PetscInt, tables for
+  leaves, booleans for numbers, floats for integers, path tricks in ``case.name``...) are
+  always refused;
+- scenarios through the CLI (``subprocess`` with a timeout: a run still alive after it fails
+  the test as a hang, and any process left behind fails it as an orphan): one-rank divergence
+  under ``mpirun -n 2`` (shards and mpio), an error on one rank only, concurrent runs on one
+  dataset, a pickled payload as a model and as a checkpoint, a user's ``.work`` directory,
+  overwriting the case file, unusable output paths, FIFOs and devices as case files, a
+  rejected case's ``[petsc]`` table, the memory estimate, a NaN training loss, a full disk
+  (on a small tmpfs when this machine lets the test mount one).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from solvers import case as C
+from solvers.registry import KINDS, schemas
+
+from conftest import ROOT, mpirun_cmd
+
+# --------------------------------------------------------------------------------------------
+# generated mutations, in process
+# --------------------------------------------------------------------------------------------
+MUTATIONS: dict[str, object] = {
+    "nan": float("nan"), "inf": float("inf"), "-inf": float("-inf"),
+    "huge_int": 10**30, "int64_max": 2**63 - 1, "huge_float": 1e308, "negative": -1, "negative_float": -1.5,
+    "zero": 0, "float_for_int": 2.0, "bool": True, "table": {"x": 1}, "empty_str": "", "empty_list": [],
+    "list_of_bool": [True, True], "unicode": "\u00fc\u202e\u4e2d", "nul": "a\x00b", "path_up": "../../etc/passwd",
+    "absolute": "/dev/zero", "slash": "a/b", "long": "x" * 5000,
+}
+NEVER = {"nan", "inf", "-inf", "huge_int", "int64_max", "table"}       # no key accepts these
+STRINGS = {"empty_str", "unicode", "nul", "path_up", "absolute", "slash", "long"}
+NUMBERS = {"nan", "inf", "-inf", "huge_int", "int64_max", "huge_float", "negative", "negative_float", "zero",
+           "float_for_int"}
+# what each kind of spec must refuse besides NEVER
+REFUSED: dict[type, set[str]] = {
+    C.Int: {"bool", "float_for_int", "huge_float", "negative_float", "list_of_bool", "empty_list"} | STRINGS,
+    C.Float: {"bool", "list_of_bool", "empty_list"} | STRINGS,
+    C.Bool: (NUMBERS | STRINGS | {"list_of_bool", "empty_list"}),
+    C.Str: (NUMBERS | {"bool", "list_of_bool", "empty_list", "long"}),
+    C.PetscType: (NUMBERS | {"bool", "list_of_bool", "empty_list", "long"} | STRINGS),
+    C.List: (NUMBERS | {"bool"} | STRINGS),
+    C.Number: {"bool", "list_of_bool", "empty_list"} | STRINGS,
+}
+NAME_TRICKS = {"unicode", "nul", "path_up", "absolute", "slash", "long"}
+
+
+def _base(kind: str) -> dict:
+    """The first shipped case of ``kind`` (parsed), or a minimal one."""
+    for p in sorted((ROOT / "cases").glob("*.toml")):
+        raw = C.parse_text(p.read_text(), str(p))
+        if raw.get("case", {}).get("kind") == kind:
+            return raw
+    return {"case": {"kind": kind}}
+
+
+def _leaves(spec: C.Table, base, path: tuple = ()):
+    """(key path, spec) for every key of the schema; lists also at [0] where the base has one;
+    free-form tables through a probe key."""
+    for k, sub in spec.keys.items():
+        p = path + (k,)
+        here = base.get(k) if isinstance(base, dict) else None
+        if isinstance(sub, C.Table):
+            yield from _leaves(sub, here or {}, p)
+        elif isinstance(sub, C.AnyTable):
+            yield p + ("probe",), sub.values or sub
+        else:
+            yield p, sub
+            if isinstance(sub, C.List) and isinstance(here, list) and here:
+                yield p + (0,), sub.item
+
+
+def _set(raw: dict, path: tuple, value) -> dict:
+    out = copy.deepcopy(raw)
+    node = out
+    for k in path[:-1]:
+        if isinstance(k, int):
+            node = node[k]
+        else:
+            node = node.setdefault(k, {}) if isinstance(node.get(k), (dict, type(None))) else node[k]
+    node[path[-1]] = value
+    return out
+
+
+def _name(path: tuple) -> str:
+    return "".join(f"[{k}]" if isinstance(k, int) else (f".{k}" if i else k) for i, k in enumerate(path))
+
+
+def mutate_kind(kind: str) -> tuple[int, list[str]]:
+    """Try every mutation on every key of ``kind``; returns (tried, what did not hold)."""
+    sch = schemas()
+    schema = C.Table({**C.COMMON, **sch[kind].keys})
+    base = _base(kind)
+    tried, broken = 0, []
+    for path, spec in _leaves(schema, base):
+        for mname, value in MUTATIONS.items():
+            tried += 1
+            where = f"{kind}: {_name(path)} = {mname}"
+            must_refuse = mname in NEVER or mname in REFUSED.get(type(spec), set()) or (
+                path == ("case", "name") and mname in NAME_TRICKS)
+            if isinstance(spec, C.Choice):
+                must_refuse = must_refuse or not any(type(value) is type(c) and value == c for c in spec.choices)
+            if path == ("case", "kind"):
+                must_refuse = True
+            t0 = time.perf_counter()
+            try:
+                C.validate(_set(base, path, value), sch)
+                refused = None
+            except C.CaseError as exc:
+                refused = exc
+            except Exception as exc:  # noqa: BLE001 - exactly what must not happen
+                broken.append(f"{where}: {type(exc).__name__}: {exc}")
+                continue
+            if time.perf_counter() - t0 > 5.0:
+                broken.append(f"{where}: validation took {time.perf_counter() - t0:.1f} s")
+            if must_refuse and refused is None:
+                broken.append(f"{where}: accepted")
+            elif refused is not None and not str(refused):
+                broken.append(f"{where}: empty message")
+    return tried, broken
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_key_every_mutation(kind):
+    tried, broken = mutate_kind(kind)
+    print(f"{kind}: {tried} mutations tried, {tried - len(broken)} held")
+    assert tried > 50
+    assert not broken, "\n".join(broken[:20])
+
+
+# file-level hostility: read_case_text / parse_text
+def test_case_file_is_regular_utf8_bounded_and_shallow(tmp_path):
+    bad = {
+        "latin1.toml": b'[case]\nkind = "poisson"\nname = "caf\xe9"\n',
+        "deep.toml": b"[case]\nkind='poisson'\nx=" + b"[" * 3000 + b"]" * 3000 + b"\n",
+        "deep_tables.toml": b"[" + b".".join(b"a%d" % i for i in range(40)) + b"]\nx=1\n",
+        "big.toml": b"# " + b"x" * (C.MAX_CASE_BYTES + 10) + b"\n",
+    }
+    for name, data in bad.items():
+        (tmp_path / name).write_bytes(data)
+    os.mkfifo(tmp_path / "fifo.toml")
+    (tmp_path / "dir.toml").mkdir()
+    expect = {"latin1.toml": "not UTF-8 text (byte 0xe9 at line 3)", "deep.toml": "nested too deeply",
+              "deep_tables.toml": "nested too deeply", "big.toml": "at most", "fifo.toml": "named pipe",
+              "dir.toml": "directory"}
+    for name, fragment in expect.items():
+        with pytest.raises(C.CaseError) as err:
+            C.load(tmp_path / name, schemas())
+        assert fragment in str(err.value), (name, str(err.value))
+    with pytest.raises(C.CaseError, match="device"):
+        C.read_case_text("/dev/zero")
+    with pytest.raises(C.CaseError, match="not found"):
+        C.read_case_text(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize("text, path, fragment", [
+    ('[mesh]\nshape=[33,33]\n[solver]\nmax_it=3000000000', "solver.max_it", "32-bit"),
+    ('[mesh]\nshape=[9223372036854775807,17]', "mesh.shape[0]", "32-bit"),
+    ('[mesh]\nshape=[46341,46341]', "mesh.shape", "32-bit index range"),
+    ('[mesh]\nshape=[2000,2000,500]', "", "memory (estimate)"),
+    ('[mesh]\nshape=[33,33]\nextent=[[0,1e-300],[0,1]]', "mesh.extent[0]", "not representable"),
+    ('[mesh]\nshape=[33,33]\nextent=[[1e300,1.0000000000000002e300],[0,1]]', "mesh.extent[0]", "not representable"),
+    ('[mesh]\nshape=[33,33]\n[solver]\nksp_type=""', "solver.ksp_type", "PETSc type name"),
+    ('[mesh]\nshape=[33,33]\n[solver]\npc_type="gamg -log_view"', "solver.pc_type", "PETSc type name"),
+    ('[mesh]\nshape=[33,33]\n[solver]\nksp_type="bogus"', "solver.ksp_type", "no KSP type 'bogus'"),
+    ('[mesh]\nshape=[33,33]\n[solver]\nrtol=true', "solver.rtol", "must be a number, got true"),
+    ('[mesh]\nshape=[33,33]\n[petsc]\n"a b"=1', "petsc.a b", "plain name"),
+])
+def test_poisson_specific_refusals(text, path, fragment):
+    raw = C.parse_text('[case]\nkind="poisson"\n' + text)
+    with pytest.raises(C.CaseError) as err:
+        c = C.validate(raw, schemas())
+        C.check_petsc_types(c, schemas()["poisson"])
+    assert err.value.key_path == path and fragment in str(err.value), str(err.value)
+
+
+def test_family_options_and_choices_are_strict():
+    sch = schemas()
+    raw = C.parse_text((ROOT / "cases" / "darcy_dataset.toml").read_text())
+    for value, fragment in [(True, "must be a number, got true"), (1000, "overflows"), ("2", "must be a number")]:
+        with pytest.raises(C.CaseError, match=fragment):
+            C.validate(_set(raw, ("family", "options", "alpha"), value), sch)
+    with pytest.raises(C.CaseError, match="memory"):
+        C.validate(_set(raw, ("family", "options", "modes"), 10**6), sch)
+    heat = C.parse_text((ROOT / "cases" / "heat_dataset.toml").read_text())
+    with pytest.raises(C.CaseError, match="memory"):
+        C.validate(_set(heat, ("family", "options", "n_steps"), 10**9), sch)
+    with pytest.raises(C.CaseError, match="must be one of"):          # 2.0 is not the choice 2
+        C.validate(_set(_base("boltzmann_bkw"), ("velocity", "dim"), 2.0), sch)
+
+
+# --------------------------------------------------------------------------------------------
+# scenarios through the CLI
+# --------------------------------------------------------------------------------------------
+def _alive(token: str) -> list[int]:
+    """Pids of processes whose command line mentions ``token`` (other than this one)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and int(d.name) != os.getpid():
+            try:
+                if token in (d / "cmdline").read_bytes().decode(errors="replace"):
+                    out.append(int(d.name))
+            except OSError:
+                pass
+    return out
+
+
+def cli(args: list[str], token: Path, n: int = 1, timeout: float = 90, cwd: Path | None = None,
+        argv: list[str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m solvers ARGS`` (``mpirun -n n`` if n > 1, or the full ``argv``) in its
+    own session; a run alive after ``timeout`` seconds is killed and fails the test (hang), and
+    so does any process whose command line names ``token`` still alive 10 s after it ended."""
+    cmd = argv or (([*mpirun_cmd(n)] if n > 1 else []) + [sys.executable, "-m", "solvers", *args])
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd or ROOT,
+                            env=env, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        for pid in _alive(str(token)):
+            os.kill(pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail(f"hang: {' '.join(cmd)} still running after {timeout} s")
+    deadline = time.monotonic() + 10
+    while _alive(str(token)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = _alive(str(token))
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"orphan processes {left} after {' '.join(cmd)}"
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def _error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "error:" in line]
+
+
+DIVERGING = """[case]
+kind = "dataset"
+name = "two"
+[family]
+name = "helmholtz"
+[mesh]
+shape = [17, 17]
+[samples]
+n = 4
+split = [1.0, 0.0, 0.0]
+[solver]
+ksp_type = "gmres"
+pc_type = "none"
+ordering = "none"
+max_it = 5000
+[parallel]
+io = "{io}"
+checkpoint = 1
+"""
+
+
+@pytest.mark.parametrize("io", ["shards", "mpio"])
+def test_divergence_on_one_rank_ends_the_job(tmp_path, io):
+    """Samples 0, 1 converge (rank 0's chunk), sample 2 does not (rank 1's): exit 3 within the
+    timeout, rank 1's message naming the sample and PETSc's reason, no process left."""
+    case = tmp_path / "two.toml"
+    case.write_text(DIVERGING.format(io=io))
+    t0 = time.perf_counter()
+    proc = cli(["run", str(case), "-o", str(tmp_path / "two"), "-q"], tmp_path, n=2, timeout=90)
+    assert proc.returncode == 3, proc.stderr
+    assert "sample 2: DIVERGED_MAX_IT after 5000 iterations" in proc.stderr, proc.stderr
+    assert len(_error_lines(proc.stderr)) == 1, proc.stderr
+    assert not (tmp_path / "two").exists()
+    print(f"io = {io}: exit 3 after {time.perf_counter() - t0:.1f} s (measured under load)")
+
+
+def test_error_on_one_rank_only(tmp_path):
+    """A model file only rank 0 can see (MPMD launch, two working directories): exit 2 with
+    rank 1's message, no hang."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    model = ROOT / "solvers" / "dcdm" / "models" / "dcdm_2d_128.pt"
+    (a / "m.pt").write_bytes(model.read_bytes())
+    (a / "m.json").write_bytes(model.with_suffix(".json").read_bytes())
+    (a / "c.toml").write_text('[case]\nkind = "poisson_dcdm"\n[mesh]\nshape = [128, 128]\n[dcdm]\nmodel = "m.pt"\n')
+    argv = [*mpirun_cmd(1), "-wdir", str(a), sys.executable, "-m", "solvers", "run", "c.toml", "-o", str(a / "o.h5"),
+            ":", "-n", "1", "-wdir", str(b), sys.executable, "-m", "solvers", "run", "c.toml", "-o", str(a / "o.h5")]
+    proc = cli([], tmp_path, argv=argv, timeout=90)
+    assert proc.returncode == 2, proc.stderr
+    assert "[rank 1/2] error:" in proc.stderr and "no model file 'm.pt'" in proc.stderr, proc.stderr
+    assert not (a / "o.h5").exists()
+
+
+def _dataset_case(path: Path, n: int, name: str = "d", shape: int = 33) -> Path:
+    path.write_text(f'[case]\nkind = "dataset"\nname = "{name}"\n[family]\nname = "darcy_exp"\n[mesh]\n'
+                    f'shape = [{shape}, {shape}]\n[samples]\nn = {n}\n[solver]\nksp_type = "cg"\npc_type = "jacobi"\n'
+                    '[parallel]\ncheckpoint = 4\n')
+    return path
+
+
+def _complete(root: Path, n: int, name: str = "d") -> bool:
+    """Every sample index 0..n-1 stored exactly once across the splits."""
+    idx = []
+    for f in sorted(root.glob(f"data/*/{name}.hdf5")):
+        with h5py.File(f, "r") as h5:
+            idx.extend(h5["scalars"]["sample_index"][...].tolist())
+    return sorted(idx) == list(range(n))
+
+
+def test_concurrent_runs_on_one_dataset(tmp_path):
+    """Two runs on one dataset path: one holds the lock, the other is refused (exit 2); the
+    dataset is complete, every sample once."""
+    case = _dataset_case(tmp_path / "d.toml", 64)
+    root = tmp_path / "d"
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    results = {}
+
+    def first():
+        results["a"] = cli(["run", str(case), "-o", str(root), "-q"], tmp_path / "d.toml", timeout=120)
+
+    t = threading.Thread(target=first)
+    t.start()
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "d.work" / "lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = subprocess.run([sys.executable, "-m", "solvers", "run", str(case), "-o", str(root), "-q"],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    t.join()
+    codes = sorted([results["a"].returncode, second.returncode])
+    both = results["a"].stderr + second.stderr
+    assert codes == [0, 2], both
+    assert "another run is generating" in both
+    assert _complete(root, 64)
+
+
+def test_user_work_directory_is_never_deleted(tmp_path):
+    case = _dataset_case(tmp_path / "d.toml", 8)
+    for suffix in (".work", ".partial"):
+        mine = tmp_path / f"d{suffix}"
+        mine.mkdir()
+        (mine / "thesis.tex").write_text("years of work")
+        proc = cli(["run", str(case), "-o", str(tmp_path / "d"), "-q"], tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert f"d{suffix} exists and was not created by this project" in proc.stderr
+        assert (mine / "thesis.tex").read_text() == "years of work"
+        (mine / "thesis.tex").unlink()
+        mine.rmdir()
+
+
+def test_pickled_payload_is_never_run(tmp_path):
+    """A model file and a training checkpoint that would run code when unpickled: exit 2, the
+    code never runs."""
+    import torch
+
+    flag = tmp_path / "PWNED"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {flag}",))
+
+    torch.save({"card": Payload(), "state_dict": {}}, tmp_path / "evil.pt")
+    (tmp_path / "run.toml").write_text('[case]\nkind = "poisson_dcdm"\n[mesh]\nshape = [128, 128]\n'
+                                       '[dcdm]\nmodel = "evil.pt"\n')
+    proc = cli(["run", str(tmp_path / "run.toml"), "-o", str(tmp_path / "o.h5")], tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "not a DCDM model file (it asks to run Python code" in proc.stderr
+    torch.save({"signature": Payload()}, tmp_path / "m.ckpt")
+    (tmp_path / "train.toml").write_text('[case]\nkind = "dcdm_train"\n[mesh]\nshape = [17, 17]\n[model]\n'
+                                         'channels = 4\nlevels = 2\n[data]\nlanczos_steps = 20\n[training]\n'
+                                         'max_steps = 2\nbatch = 2\nthreads = 1\n')
+    proc = cli(["run", str(tmp_path / "train.toml"), "-o", str(tmp_path / "m.pt"), "-q"], tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "is not a training checkpoint (it asks to run Python code" in proc.stderr
+    assert not flag.exists() and not (tmp_path / "m.pt").exists() and not (tmp_path / "o.h5").exists()
+
+
+def test_nan_training_loss_is_exit_3_and_writes_nothing(tmp_path):
+    (tmp_path / "t.toml").write_text('[case]\nkind = "dcdm_train"\n[mesh]\nshape = [17, 17]\n[model]\n'
+                                     'channels = 4\nlevels = 2\n[data]\nlanczos_steps = 20\n[training]\n'
+                                     'lr = 1e12\nmax_steps = 30\nbatch = 2\nthreads = 1\n')
+    proc = cli(["run", str(tmp_path / "t.toml"), "-o", str(tmp_path / "m.pt"), "-q"], tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert "training loss became nan" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.toml"]
+
+
+POISSON = '[case]\nkind = "poisson"\n[mesh]\nshape = [17, 17]\n'
+
+
+def test_outputs_are_checked_before_any_work(tmp_path):
+    case = tmp_path / "p.toml"
+    case.write_text(POISSON)
+    text = case.read_text()
+    (tmp_path / "dir").mkdir()
+    for out, fragment in [(case, "was not written by this project"), (tmp_path / "dir", "is a directory"),
+                          (Path("."), "is not a file or directory name"), (Path("/proc/x.h5"), "cannot create files in /proc"),
+                          (Path("/dev/null"), "not a regular file")]:
+        proc = cli(["run", str(case), "-o", str(out)], tmp_path)
+        assert proc.returncode == 2, (out, proc.stderr)
+        assert fragment in proc.stderr, (out, proc.stderr)
+        assert "wrote" not in proc.stdout
+    assert case.read_text() == text
+    out = tmp_path / "p.h5"
+    assert cli(["run", str(case), "-o", str(out)], tmp_path).returncode == 0
+    proc = cli(["run", str(case), "-o", str(out)], tmp_path)
+    assert proc.returncode == 2 and "pass --overwrite" in proc.stderr, proc.stderr
+    assert cli(["run", str(case), "-o", str(out), "--overwrite"], tmp_path).returncode == 0
+
+
+def test_rejected_case_never_reaches_petsc(tmp_path):
+    """A case rejected for a bad key or a PETSc type PETSc does not have: exit 2, and its
+    [petsc] table (-log_view writing a file) never acted."""
+    log = tmp_path / "log.txt"
+    for bad in ('[solver]\nmax_it = 3000000000\n', '[solver]\nksp_type = "bogus"\n'):
+        (tmp_path / "c.toml").write_text(POISSON + bad + f'[petsc]\nlog_view = ":{log}"\n')
+        proc = cli(["run", str(tmp_path / "c.toml"), "-o", str(tmp_path / "o.h5")], tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert not log.exists() and not (tmp_path / "o.h5").exists()
+
+
+def test_special_files_as_case_files(tmp_path):
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    for path, fragment in [(fifo, "named pipe"), (Path("/dev/zero"), "device")]:
+        proc = cli(["run", str(path), "-o", str(tmp_path / "o.h5")], tmp_path, timeout=30)
+        assert proc.returncode == 2 and fragment in proc.stderr, proc.stderr
+    (tmp_path / "huge.toml").write_text(POISSON.replace("[17, 17]", "[2000, 2000, 500]"))
+    proc = cli(["run", str(tmp_path / "huge.toml")], tmp_path)
+    assert proc.returncode == 2 and "memory (estimate)" in proc.stderr, proc.stderr
+
+
+def test_resume_refusal_names_the_key(tmp_path):
+    from solvers.datasets.writer import changed_keys
+    assert changed_keys({"family": {"options": {"alpha": 2}}}, {"family": {"options": {"alpha": 2.0}}}) == \
+        ["family.options.alpha: 2 -> 2.0"]
+    assert changed_keys({"petsc_options": {}}, {"petsc_options": {"dataset_ksp_rtol": "1e-2"}}) == \
+        ['petsc_options.dataset_ksp_rtol: (absent) -> "1e-2"']
+
+
+def test_petsc_options_after_dashes_are_fingerprinted(tmp_path):
+    """A partial run resumed with different PETSc options on the command line is refused,
+    naming the option; resumed with the same ones it completes."""
+    case = _dataset_case(tmp_path / "d.toml", 8)
+    root = tmp_path / "d"
+    work = tmp_path / "d.work"
+    # a fresh start recorded in the work directory, then a run with an extra option
+    proc = cli(["run", str(case), "-o", str(root), "-q", "--", "-dataset_ksp_rtol", "1e-2"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = cli(["run", str(case), "-o", str(root), "-q"], tmp_path)
+    assert proc.returncode == 2 and "dataset_ksp_rtol" in proc.stderr, proc.stderr
+    assert not work.exists()
+
+
+def _mount_tmpfs(where: Path, size: str) -> str | None:
+    where.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                       capture_output=True, text=True)
+    return None if r.returncode == 0 else (r.stderr.strip() or f"mount exited {r.returncode}")
+
+
+def test_disk_full_is_one_message_and_resumes(tmp_path):
+    small = tmp_path / "small"
+    why = _mount_tmpfs(small, "160k")
+    if why:
+        pytest.skip(f"cannot mount a small tmpfs here ({why})")
+    try:
+        case = _dataset_case(tmp_path / "d.toml", 32)
+        root = small / "d"
+        proc = cli(["run", str(case), "-o", str(root), "-q"], tmp_path)
+        assert proc.returncode == 1, proc.stderr
+        assert len(_error_lines(proc.stderr)) == 1 and "disk full while writing" in proc.stderr, proc.stderr
+        assert len(proc.stderr.splitlines()) <= 3, proc.stderr
+        subprocess.run(["mount", "-o", "remount,size=8m", str(small)], check=True)
+        proc = cli(["run", str(case), "-o", str(root), "-q"], tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert _complete(root, 32)
+    finally:
+        subprocess.run(["umount", "-l", str(small)], capture_output=True)
