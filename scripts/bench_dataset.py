@@ -1,45 +1,43 @@
-"""Benchmark dataset generation: samples/s for np = 1, 2 and ranks_per_solve = 1, 2, with and
-without Krylov recycling (GCRO-DR along the SKR order), shards vs parallel HDF5 (mpio), and the
-write overhead (time in HDF5 vs in solves).
+"""Benchmark: dataset generation throughput and its per-sample cost, side by side with an older
+revision of the project ("old path") in one run.
 
-    python scripts/bench_dataset.py                    # 512 Darcy samples at 64², 128 at 256²
-    python scripts/bench_dataset.py --quick            # 64 at 32², 16 at 64² (a smoke run)
+Every variant generates the same Darcy dataset (FNO recipe, ``darcy_fno``, seed 0, rtol 1e-8,
+SKR order, shards) in a fresh process and is timed from outside (process wall time, start-up
+included) and from inside (the dataset's own wall time, samples/s, and the per-sample cost
+breakdown of the run summary: draw, assembly, pc_setup, solve, write, overhead). The old path
+runs ``python -m solvers run`` in a git worktree of ``--baseline`` (default: main at the start of
+the redesign) and reports what its summary line printed. Every stored true residual is read
+back from the files and must be <= rtol.
 
-Each configuration is one ``mpirun -n NP python scripts/bench_dataset.py --worker ...`` process
-that generates the dataset in-process and reports the runner's timings (process start-up is
-excluded): wall = generation + merge + metadata; solve = sampling + assembly + Krylov; write =
-HDF5 shard/direct writes, flushes and progress records; merge = shards -> split files, stats.
-Prints a table and writes JSON (results/dataset.json or --json).
+    python scripts/bench_dataset.py --quick                       # 65² x 32, ~1 min
+    python scripts/bench_dataset.py                               # 65² x 512 and 257² x 64, np = 1
+    python scripts/bench_dataset.py --np 2                        # the same, sample-parallel on 2 ranks
+    python scripts/bench_dataset.py --np 2 --rps 2 --io mpio      # 2 ranks per solve, parallel HDF5
+
+Variants (new path; any PETSc options work through ``-dataset_`` prefixed options):
+  CG+GAMG               a fresh GAMG hierarchy per sample (bitwise the same for any np/resume)
+  CG+GAMG shared        one Mat per group: GAMG keeps the first sample's prolongators
+  CG+GAMG reused/8      the whole PC of every 8th sample reused for the next 7
+  CG+ICC                incomplete Cholesky (skipped with ranks_per_solve > 1)
+  Cholesky              direct (preonly + cholesky, nested dissection; skipped with ranks_per_solve > 1)
+  GCRO-DR(40,20)+GAMG   recycling along the SKR-sorted chunk, fresh GAMG per sample
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-SOLVERS = {
-    "cg+gamg": 'ksp_type = "cg"\npc_type = "gamg"',
-    "gcrodr+gamg": 'ksp_type = "gcrodr"\npc_type = "gamg"\nrecycle = true',
-    "gcrodr+gamg no-recycle": 'ksp_type = "gcrodr"\npc_type = "gamg"\nrecycle = false',
-    "gcrodr": 'ksp_type = "gcrodr"\npc_type = "none"\nrecycle = true',
-    "gcrodr no-recycle": 'ksp_type = "gcrodr"\npc_type = "none"\nrecycle = false',
-}
-ALL = [(1, 1), (2, 1), (2, 2)]
-# (solver, io, [(np, ranks_per_solve)], only on the small grid)
-PLAN = [("cg+gamg", "shards", ALL, False), ("cg+gamg", "mpio", ALL, False),
-        ("gcrodr+gamg", "shards", ALL, False), ("gcrodr+gamg no-recycle", "shards", [(1, 1)], False),
-        ("gcrodr", "shards", [(1, 1)], True), ("gcrodr no-recycle", "shards", [(1, 1)], True)]
-
-
-def case_text(n: int, size: int, io: str, rps: int, solver: str) -> str:
-    return f"""
+CASE = """
 [case]
 kind = "dataset"
 name = "bench"
@@ -47,128 +45,163 @@ name = "bench"
 name = "darcy_fno"
 seed = 0
 [mesh]
-shape = [{size}, {size}]
+shape = [{n}, {n}]
 [samples]
-n = {n}
+n = {samples}
+split = [0.8, 0.1, 0.1]
 [parallel]
 ranks_per_solve = {rps}
 io = "{io}"
-checkpoint = 16
+checkpoint = 8
 [solver]
-{SOLVERS[solver]}
+ksp_type = "{ksp}"
+pc_type = "{pc}"
 rtol = 1e-8
+ordering = "skr"
+{extra}
 """
 
-
-def worker(args) -> None:
-    import solvers  # noqa: F401  (locates petsc4py)
-    import petsc4py
-    petsc4py.init(sys.argv[:1])
-    from mpi4py import MPI
-
-    from solvers import case as casemod
-    from solvers.registry import RUNNERS, RunContext, load_plugins, schemas
-    load_plugins()
-    text = Path(args.case).read_text()
-    case = casemod.validate(casemod.parse_text(text), schemas(), text=text, source=args.case)
-    summary = RUNNERS["dataset"].run(case, RunContext(comm=MPI.COMM_WORLD, output=args.out, quiet=True))
-    if MPI.COMM_WORLD.rank == 0:
-        Path(args.json).write_text(json.dumps(summary))
+VARIANTS = [
+    ("CG+GAMG", "cg", "gamg", ""),
+    ("CG+GAMG shared", "cg", "gamg", "shared_matrix = true"),
+    ("CG+GAMG reused/8", "cg", "gamg", "pc_reuse = true\npc_refresh = 8"),
+    ("CG+ICC", "cg", "icc", ""),
+    ("Cholesky", "preonly", "cholesky", ""),
+    ("GCRO-DR(40,20)+GAMG", "gcrodr", "gamg", ""),
+]
+BASELINE = "7d93bf5"
 
 
 def mpirun(n: int) -> list[str]:
-    cmd = ["mpirun", "-n", str(n), "--oversubscribe"]
-    return cmd + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+    if n == 1:
+        return []
+    return ["mpirun", "-n", str(n), "--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
 
 
-def run_one(tmp: Path, n: int, size: int, np_: int, rps: int, io: str, solver: str) -> dict:
-    tag = f"{size}_{np_}_{rps}_{io}_{solver}".replace("+", "-")
-    case, out, js = tmp / f"{tag}.toml", tmp / tag, tmp / f"{tag}.json"
-    case.write_text(case_text(n, size, io, rps, solver))
-    cmd = mpirun(np_) + [sys.executable, __file__, "--worker", "--case", str(case), "--out", str(out),
-                         "--json", str(js)]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+def max_residual(root: Path) -> float:
+    import h5py
+    import numpy as np
+    res = []
+    for f in sorted(root.glob("data/*/*.hdf5")):
+        with h5py.File(f, "r") as h5:
+            res.append(h5["scalars/residual"][...])
+    return float(np.concatenate(res).max()) if res else float("nan")
+
+
+def run_child(case_path: str, out: str) -> None:
+    """In-process run of the dataset kind (this revision); prints the summary as JSON on rank 0."""
+    import petsc4py
+    petsc4py.init(sys.argv[:1])
+    from mpi4py import MPI
+    from solvers import case as casemod
+    from solvers.parallel import Comms
+    from solvers.registry import RunContext, get_runner, schemas
+    text = Path(case_path).read_text()
+    case = casemod.validate(casemod.parse_text(text), schemas(), text=text, source=case_path)
+    summary = get_runner("dataset").run(case, RunContext(comms=Comms(), output=Path(out), quiet=True))
+    if MPI.COMM_WORLD.rank == 0:
+        print("SUMMARY " + json.dumps({k: v for k, v in summary.items() if k != "path"}))
+
+
+def run_new(label: str, text: str, tmp: Path, nproc: int) -> dict:
+    case, out = tmp / "case.toml", tmp / f"new-{abs(hash(label))}"
+    case.write_text(text)
+    t0 = time.perf_counter()
+    proc = subprocess.run(mpirun(nproc) + [sys.executable, __file__, "--child", str(case), str(out)],
+                          capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
-    s = json.loads(js.read_text())
-    shutil.rmtree(out, ignore_errors=True)
-    return {"size": size, "samples": n, "np": np_, "ranks_per_solve": rps, "io": io, "solver": solver,
-            "wall_s": s["wall_time"], "solve_s": s["solve_time"], "write_s": s["write_time"],
-            "merge_s": s["merge_time"], "iterations": s["iterations"],
-            "samples_per_s": n / s["wall_time"]}
+        return {"label": label, "error": proc.stderr.strip().splitlines()[-1:]}
+    s = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("SUMMARY "))[8:])
+    return {"label": label, "process_wall": wall, "wall": s["wall_time"], "samples_per_s": s["solved"] / s["wall_time"],
+            "iterations": s["iterations"], "cost_ms": {k: 1e3 * v for k, v in s["cost_per_sample"].items()},
+            "max_residual": max_residual(out)}
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+def run_old(worktree: Path, text: str, tmp: Path, nproc: int) -> dict:
+    case, out = tmp / "old.toml", tmp / "old"
+    case.write_text(text)
+    t0 = time.perf_counter()
+    proc = subprocess.run(mpirun(nproc) + [sys.executable, "-m", "solvers", "run", str(case), "-o", str(out), "-q"],
+                          capture_output=True, text=True, cwd=worktree,
+                          env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(worktree)))
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        return {"label": "old path", "error": proc.stderr.strip().splitlines()[-1:]}
+    m = re.search(r"in ([\d.]+) s \(([\d.]+) samples/s\); solve ([\d.]+) s, write ([\d.]+) s.*?(\d+) Krylov", proc.stdout)
+    return {"label": f"old path ({BASELINE}) CG+GAMG", "process_wall": wall, "wall": float(m[1]),
+            "samples_per_s": float(m[2]), "iterations": int(m[5]),
+            "cost_ms": {"solve (draw+assembly+setup+solve)": 1e3 * float(m[3]) / SAMPLES[0],
+                        "write": 1e3 * float(m[4]) / SAMPLES[0]},
+            "max_residual": max_residual(out)}
+
+
+SAMPLES = [0]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", nargs="*", default=["65:512", "257:64"], help="N:samples groups (N² nodes)")
+    p.add_argument("--np", type=int, default=1, help="ranks")
+    p.add_argument("--rps", type=int, default=1, help="ranks_per_solve (groups solve different samples)")
+    p.add_argument("--io", choices=("shards", "mpio"), default="shards", help="dataset io")
+    p.add_argument("--baseline", default=BASELINE, help="git revision of the old path ('' skips it)")
+    p.add_argument("--variants", default="", help="comma-separated labels to run (default all)")
+    p.add_argument("--quick", action="store_true", help="65² x 32 only")
     p.add_argument("--json", default=str(ROOT / "results" / "dataset.json"))
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--case", help=argparse.SUPPRESS)
-    p.add_argument("--out", help=argparse.SUPPRESS)
+    p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args()
-    if args.worker:
-        worker(args)
-        return
-    sizes = [(16, 32), (4, 64)] if args.quick else [(512, 64), (128, 256)]
+    if args.child:
+        run_child(*args.child)
+        return 0
+    sizes = ["65:32"] if args.quick else args.sizes
+    chosen = [v for v in VARIANTS if not args.variants or v[0] in args.variants.split(",")]
     rows = []
-    with tempfile.TemporaryDirectory(prefix="bench_dataset_") as tmp:
-        for k, (n, size) in enumerate(sizes):
-            for solver, io, configs, small_only in PLAN:
-                if small_only and k > 0:
-                    continue
-                for np_, rps in configs:
-                    rows.append(run_one(Path(tmp), n, size, np_, rps, io, solver))
-                    print(_fmt(rows[-1], rows), flush=True)
-    ratios = derived(rows)
-    print("\n" + table(rows) + "\n\n" + "\n".join(ratios))
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps({"rows": rows, "ratios": ratios, "host_cpus": os.cpu_count(),
-                                           "load_average": os.getloadavg()}, indent=1))
-    print(f"\nwrote {args.json}")
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        worktree = None
+        if args.baseline:
+            worktree = tmp / "baseline"
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), args.baseline],
+                           check=True, capture_output=True)
+        try:
+            for size in sizes:
+                n, samples = (int(x) for x in size.split(":"))
+                SAMPLES[0] = samples
+                print(f"Darcy (darcy_fno) {n}² x {samples} samples, np = {args.np}, ranks_per_solve = {args.rps}, "
+                      f"io = {args.io}", flush=True)
+                group = []
+                if worktree is not None:
+                    group.append(run_old(worktree, CASE.format(n=n, samples=samples, ksp="cg", pc="gamg", extra="",
+                                                               rps=args.rps, io=args.io), tmp, args.np))
+                for label, ksp, pc, extra in chosen:
+                    if pc in ("icc", "cholesky") and args.rps > 1:
+                        continue                                  # serial factorisations
+                    group.append(run_new(label, CASE.format(n=n, samples=samples, ksp=ksp, pc=pc, extra=extra,
+                                                             rps=args.rps, io=args.io), tmp, args.np))
+                for r in group:
+                    r.update({"n": n, "samples": samples, "np": args.np, "ranks_per_solve": args.rps, "io": args.io})
+                    print("  " + line(r, group[0]), flush=True)
+                rows += group
+        finally:
+            if worktree is not None:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)],
+                               capture_output=True)
+    path = Path(args.json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rows": rows, "argv": sys.argv[1:]}, indent=1))
+    print(f"wrote {path}")
+    return 0
 
 
-def _find(rows: list[dict], **kw) -> dict | None:
-    return next((r for r in rows if all(r[k] == v for k, v in kw.items())), None)
-
-
-def derived(rows: list[dict]) -> list[str]:
-    """mpio vs shards and recycling vs not, from rows measured in this run."""
-    out = []
-    for r in rows:
-        if r["io"] == "mpio":
-            s = _find(rows, size=r["size"], solver=r["solver"], io="shards", np=r["np"],
-                      ranks_per_solve=r["ranks_per_solve"])
-            out.append(f"{r['size']}² np={r['np']} ranks/solve={r['ranks_per_solve']}: mpio / shards samples/s = "
-                       f"{r['samples_per_s'] / s['samples_per_s']:.2f}, write time mpio {r['write_s'] + r['merge_s']:.2f} s"
-                       f" vs shards {s['write_s'] + s['merge_s']:.2f} s")
-        if r["solver"].endswith("no-recycle"):
-            rec = _find(rows, size=r["size"], solver=r["solver"].replace(" no-recycle", ""), io=r["io"],
-                        np=r["np"], ranks_per_solve=r["ranks_per_solve"])
-            out.append(f"{r['size']}² {rec['solver']}: recycling / no recycling: iterations "
-                       f"{rec['iterations'] / r['iterations']:.2f}, samples/s {rec['samples_per_s'] / r['samples_per_s']:.2f}")
-    return out
-
-
-def _base(row: dict, rows: list[dict]) -> dict:
-    """The np = 1, shards, cg+gamg row of the same size (the ratio's denominator)."""
-    return next(r for r in rows if r["size"] == row["size"] and r["np"] == 1 and r["io"] == "shards"
-                and r["solver"] == "cg+gamg")
-
-
-def _fmt(r: dict, rows: list[dict]) -> str:
-    b = _base(r, rows)
-    write = r["write_s"] + r["merge_s"]
-    return (f"| {r['size']}² | {r['samples']} | {r['solver']} | {r['io']} | {r['np']} | {r['ranks_per_solve']} | "
-            f"{r['samples_per_s']:.2f} | {r['samples_per_s'] / b['samples_per_s']:.2f} | {r['solve_s']:.2f} | "
-            f"{write:.2f} | {100 * write / r['wall_s']:.1f}% | {r['iterations'] / r['samples']:.1f} |")
-
-
-def table(rows: list[dict]) -> str:
-    head = ("| grid | samples | solver | io | np | ranks/solve | samples/s | vs cg+gamg np=1 | solve s | write s "
-            "| write share | its/sample |\n|" + "---|" * 12)
-    return head + "\n" + "\n".join(_fmt(r, rows) for r in rows)
+def line(r: dict, base: dict) -> str:
+    if "error" in r:
+        return f"{r['label']:34s} FAILED: {r['error']}"
+    gain = r["samples_per_s"] / base["samples_per_s"] if "samples_per_s" in base else float("nan")
+    cost = ", ".join(f"{k} {v:.2f}" for k, v in r["cost_ms"].items())
+    return (f"{r['label']:34s} {r['samples_per_s']:8.2f} samples/s ({gain:4.2f}x)  its {r['iterations']:7d}  "
+            f"max res {r['max_residual']:.1e}  process {r['process_wall']:6.1f} s  per sample [ms]: {cost}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

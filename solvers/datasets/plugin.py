@@ -177,6 +177,7 @@ class SampleSolver:
             shared_matrix=solver["shared_matrix"], rtol=solver["rtol"], atol=solver["atol"],
             max_it=solver["max_it"], prefix="dataset_", options={"ksp_gmres_restart": 30}))
         self.timings = {k: 0.0 for k in ("draw", "assembly", "pc_setup", "solve", "gather")}
+        self.leader = comm.rank == 0
 
     def close(self) -> None:
         self.sequence.close()
@@ -219,6 +220,22 @@ class SampleSolver:
         return whole
 
 
+def cost_per_sample(producer: SampleSolver | None, rep: writer.Report, comm: MPI.Comm) -> dict[str, float]:
+    """Mean seconds per sample of one group by stage: draw, assembly, pc_setup, solve, write
+    (gather to the group leader + HDF5), overhead (the rest of the wall time: sort, start of the
+    writer, merge, imbalance). Collective."""
+    stages = ("draw", "assembly", "pc_setup", "solve", "gather")
+    leader = producer is not None and producer.leader
+    mine = [producer.timings[k] if leader else 0.0 for k in stages]
+    leaders = comm.allreduce(int(leader))
+    totals = comm.allreduce(np.array(mine), op=MPI.SUM)
+    solved = max(rep.solved, 1)
+    per = {k: float(v) / solved for k, v in zip(stages, totals)}
+    per["write"] = per.pop("gather") + rep.write_time * leaders / solved
+    per["overhead"] = max(rep.wall_time * leaders / solved - sum(per.values()), 0.0)
+    return per
+
+
 def build_plan(case, root: Path) -> tuple[writer.Plan, Family]:
     fam_cfg, smp, par = case["family"], case["samples"], case["parallel"]
     family = make_family(fam_cfg["name"], case["mesh"]["shape"], fam_cfg["seed"], **fam_cfg["options"])
@@ -247,7 +264,12 @@ def run_dataset(case, ctx: RunContext) -> dict:
     rprint(f"dataset {case.name}: {plan.n} {family.name} samples on {'x'.join(map(str, family.shape))} "
            f"(train/valid/test {'/'.join(map(str, plan.split_sizes))}), {comm.size} rank(s) in groups of "
            f"{plan.ranks_per_solve}, io = {plan.io}", comm=comm)
-    rep = writer.generate(plan, lambda group: SampleSolver(family, group, case["solver"]), comm,
+    producers: list[SampleSolver] = []
+
+    def produce(group: MPI.Comm) -> SampleSolver:
+        producers.append(SampleSolver(family, group, case["solver"]))
+        return producers[-1]
+    rep = writer.generate(plan, produce, comm,
                           quiet=ctx.quiet, versions=output.versions(comm))
     rep.wall_time += sort_time
     summary = {"path": str(root), "status": rep.status, "samples": plan.n, "resumed_from": rep.resumed_from,
@@ -263,6 +285,9 @@ def run_dataset(case, ctx: RunContext) -> dict:
            f"({rate:.2f} samples/s); solve {rep.solve_time:.2f} s, write {rep.write_time:.2f} s, "
            f"merge+finalize {rep.merge_time:.2f} s, {case['solver']['ordering']} sort {sort_time:.2f} s; "
            f"{rep.iterations} Krylov iterations", comm=comm)
+    summary["cost_per_sample"] = cost_per_sample(producers[0] if producers else None, rep, comm)
+    costs = ", ".join(f"{k} {1e3 * v:.2f}" for k, v in summary["cost_per_sample"].items())
+    rprint(f"per sample (one group, ms): {costs}", comm=comm)
     return summary
 
 

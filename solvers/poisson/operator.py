@@ -16,6 +16,7 @@ rows it owns, with neighbour columns mapped to PETSc's ordering through the DMDA
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,15 +72,92 @@ def _face_mean(a: np.ndarray, b: np.ndarray, mean: str) -> np.ndarray:
     raise ValueError(f"mean must be 'harmonic' or 'arithmetic', got {mean!r}")
 
 
+@dataclass
+class _Stencil:
+    """Everything of the stencil that depends on the grid only (computed once per grid):
+    flat indices into the ghosted array, masks, and the CSR patterns of A and lift with the
+    positions of their entries in the (rows x (2 dim + 1)) value table."""
+
+    centre: np.ndarray            # flat index of each owned node in the ghosted block
+    neighbours: list[np.ndarray]  # per direction: flat index of the (clipped) neighbour
+    inside: list[np.ndarray]      # per direction: the coupling exists (interior row, neighbour in the box)
+    on_bnd: np.ndarray
+    csr_A: tuple[np.ndarray, np.ndarray, np.ndarray]      # indptr, indices, positions in the value table
+    csr_lift: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+_STENCILS: "weakref.WeakKeyDictionary[Grid, _Stencil]" = weakref.WeakKeyDictionary()
+
+
+def _stencil(grid: Grid) -> _Stencil:
+    """The grid's :class:`_Stencil` (cached while the grid lives). Collective on first use."""
+    st = _STENCILS.get(grid)
+    if st is not None:
+        return st
+    dim, shape = grid.dim, grid.shape
+    idx = [i.ravel(order="F") for i in grid.local_indices()]        # PETSc local order
+    nloc = idx[0].size
+    gofs = [s for s, _ in grid.ghost_ranges]
+    gshape = tuple(e - s for s, e in grid.ghost_ranges)
+
+    def flat(nodes: list[np.ndarray]) -> np.ndarray:
+        return np.ravel_multi_index(tuple(n - o for n, o in zip(nodes, gofs)), gshape)
+
+    on_bnd = np.zeros(nloc, dtype=bool)
+    for d in range(dim):
+        on_bnd |= (idx[d] == 0) | (idx[d] == shape[d] - 1)
+    ncol = 2 * dim + 1
+    cols_nat = np.full((nloc, ncol), -1, dtype=PETSc.IntType)
+    nbr_bnd = np.zeros((nloc, ncol), dtype=bool)
+    cols_nat[:, 0] = grid.natural_index(idx)
+    neighbours, inside_all = [], []
+    col = 1
+    for d in range(dim):
+        for step in (-1, 1):
+            nb = [i.copy() for i in idx]
+            nb[d] = nb[d] + step
+            inside = (nb[d] >= 0) & (nb[d] < shape[d]) & ~on_bnd
+            nb_safe = [np.clip(n, 0, s - 1) for n, s in zip(nb, shape)]
+            neighbours.append(flat(nb_safe))
+            inside_all.append(inside)
+            cols_nat[:, col] = np.where(inside, grid.natural_index(nb_safe), -1)
+            nb_on_bnd = np.zeros(nloc, dtype=bool)
+            for e in range(dim):
+                nb_on_bnd |= (nb_safe[e] == 0) | (nb_safe[e] == shape[e] - 1)
+            nbr_bnd[:, col] = inside & nb_on_bnd
+            col += 1
+    cols = np.full_like(cols_nat, -1)
+    present = cols_nat >= 0
+    cols[present] = grid.petsc_index(cols_nat[present])
+    st = _Stencil(flat(idx), neighbours, inside_all, on_bnd,
+                  _csr_pattern(cols, present & ~nbr_bnd), _csr_pattern(cols, present & nbr_bnd))
+    _STENCILS[grid] = st
+    return st
+
+
+def _csr_pattern(cols: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR (indptr, column indices sorted per row, positions in the flattened value table) of the
+    entries where ``keep``."""
+    c = np.where(keep, cols, np.iinfo(PETSc.IntType).max)
+    order = np.argsort(c, axis=1, kind="stable")
+    c = np.take_along_axis(c, order, axis=1)
+    k = np.take_along_axis(keep, order, axis=1)
+    pos = order + np.arange(cols.shape[0])[:, None] * cols.shape[1]
+    indptr = np.concatenate([[0], np.cumsum(k.sum(axis=1))]).astype(PETSc.IntType)
+    return indptr, c[k].astype(PETSc.IntType), pos[k]
+
+
 def assemble(grid: Grid, kappa: PETSc.Vec | None = None, shift: PETSc.Vec | float = 0.0,
              mean: str = "harmonic") -> DirichletOperator:
     """Assemble -div(kappa grad u) + shift u with symmetric Dirichlet elimination. Collective.
 
-    ``kappa`` (nodal, > 0) defaults to 1; ``shift`` is a constant or a nodal vector.
+    ``kappa`` (nodal, > 0) defaults to 1; ``shift`` is a constant or a nodal vector. The
+    pattern (indices, column order) is computed once per grid; each call computes the values
+    only (vectorised) and builds the matrices from the cached CSR pattern.
     """
-    dim, shape, h = grid.dim, grid.shape, grid.h
-    idx = [i.ravel(order="F") for i in grid.local_indices()]        # PETSc local order
-    nloc = idx[0].size
+    st = _stencil(grid)
+    h = grid.h
+    nloc = st.on_bnd.size
     if kappa is None:
         kg = np.ones(tuple(e - s for s, e in grid.ghost_ranges))
     else:
@@ -90,64 +168,32 @@ def assemble(grid: Grid, kappa: PETSc.Vec | None = None, shift: PETSc.Vec | floa
     k_mean /= grid.size
     bc_scale = float(sum(2.0 / hd ** 2 for hd in h) * k_mean)
 
-    gofs = [s for s, _ in grid.ghost_ranges]
-    kc = kg[tuple(i - o for i, o in zip(idx, gofs))]
-    on_bnd = np.zeros(nloc, dtype=bool)
-    for d in range(dim):
-        on_bnd |= (idx[d] == 0) | (idx[d] == shape[d] - 1)
+    kflat = kg.ravel()
+    kc = kflat[st.centre]
     if isinstance(shift, PETSc.Vec):
         c = shift.getArray(readonly=True).copy()
     else:
         c = np.full(nloc, float(shift))
-
-    # Columns: centre + 2*dim neighbours; weight 0 / column -1 where absent.
-    ncol = 2 * dim + 1
-    cols_nat = np.full((nloc, ncol), -1, dtype=PETSc.IntType)
-    vals = np.zeros((nloc, ncol))
-    nbr_bnd = np.zeros((nloc, ncol), dtype=bool)
-    diag = c.copy()
-    centre_nat = grid.natural_index(idx)
-    cols_nat[:, 0] = centre_nat
-    col = 1
-    for d in range(dim):
-        for step in (-1, 1):
-            nb = [i.copy() for i in idx]
-            nb[d] = nb[d] + step
-            inside = (nb[d] >= 0) & (nb[d] < shape[d]) & ~on_bnd
-            nb_safe = [np.clip(n, 0, s - 1) for n, s in zip(nb, shape)]
-            kn = kg[tuple(n - o for n, o in zip(nb_safe, gofs))]
-            w = _face_mean(kc, kn, mean) / h[d] ** 2
-            diag = diag + np.where(inside, w, 0.0)
-            vals[:, col] = np.where(inside, -w, 0.0)
-            cols_nat[:, col] = np.where(inside, grid.natural_index(nb_safe), -1)
-            nb_on_bnd = np.zeros(nloc, dtype=bool)
-            for e in range(dim):
-                nb_on_bnd |= (nb_safe[e] == 0) | (nb_safe[e] == shape[e] - 1)
-            nbr_bnd[:, col] = inside & nb_on_bnd
-            col += 1
-    vals[:, 0] = np.where(on_bnd, bc_scale, diag)
-
-    cols = np.full_like(cols_nat, -1)
-    present = cols_nat >= 0
-    cols[present] = grid.petsc_index(cols_nat[present])
-
-    A = _csr_matrix(grid, cols, vals, present & ~nbr_bnd)
-    lift = _csr_matrix(grid, cols, vals, present & nbr_bnd)
-    mask = grid.set_local(grid.create_vec(), on_bnd.reshape(grid.local_shape, order="F").astype(float))
+    vals = np.zeros((nloc, len(st.neighbours) + 1))
+    diag = c
+    for col, (nb, inside) in enumerate(zip(st.neighbours, st.inside), start=1):
+        w = _face_mean(kc, kflat[nb], mean) / h[(col - 1) // 2] ** 2
+        diag = diag + np.where(inside, w, 0.0)
+        vals[:, col] = np.where(inside, -w, 0.0)
+    vals[:, 0] = np.where(st.on_bnd, bc_scale, diag)
+    flat_vals = vals.ravel()
+    A = _csr_matrix(grid, st.csr_A, flat_vals)
+    lift = _csr_matrix(grid, st.csr_lift, flat_vals)
+    mask = grid.set_local(grid.create_vec(), st.on_bnd.reshape(grid.local_shape, order="F").astype(float))
     return DirichletOperator(grid, A, lift, bc_scale, mask)
 
 
-def _csr_matrix(grid: Grid, cols: np.ndarray, vals: np.ndarray, keep: np.ndarray) -> PETSc.Mat:
-    """An MPIAIJ matrix from per-row column/value arrays (entries where ``keep``)."""
-    c = np.where(keep, cols, np.iinfo(PETSc.IntType).max)
-    order = np.argsort(c, axis=1, kind="stable")
-    c = np.take_along_axis(c, order, axis=1)
-    v = np.take_along_axis(np.where(keep, vals, 0.0), order, axis=1)
-    k = np.take_along_axis(keep, order, axis=1)
-    indptr = np.concatenate([[0], np.cumsum(k.sum(axis=1))]).astype(PETSc.IntType)
-    nloc = cols.shape[0]
-    M = PETSc.Mat().createAIJ(size=((nloc, grid.size), (nloc, grid.size)),
-                              csr=(indptr, c[k].astype(PETSc.IntType), v[k]),
-                              comm=PETSc.Comm(grid.comm))
+def _csr_matrix(grid: Grid, pattern: tuple[np.ndarray, np.ndarray, np.ndarray], flat_vals: np.ndarray) -> PETSc.Mat:
+    """An AIJ matrix with the CSR ``pattern`` and its values taken from the value table (on one
+    rank PETSc uses the arrays in place: no preallocation pass, ~6x faster at 257²)."""
+    indptr, indices, pos = pattern
+    nloc = indptr.size - 1
+    M = PETSc.Mat().createAIJWithArrays(size=((nloc, grid.size), (nloc, grid.size)),
+                                        csr=(indptr, indices, flat_vals[pos]), comm=PETSc.Comm(grid.comm))
     M.assemble()
     return M
