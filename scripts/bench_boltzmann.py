@@ -137,7 +137,7 @@ def bench_epochal(quick: bool) -> dict:
     big = Mixture(MixtureParams(dim=2, n=n, mass_ratio=1024.0, gamma=1.0), full_cross=not quick, T_ref=(1.5, 1.5))
     gL, gH = initial_data(big, "bimodal", 1.0, 1.0, 1.5, 0.5, [0, 0], [0, 0])
     ap_steps = len(time_levels(3000.0, 0.02, 1.05, 50.0)) - 1
-    t_ap = best_time(lambda: big.ap_step(gL, gH, 1.0), 2)
+    t_ap = best_time(lambda: big.step("ap", gL, gH, 1.0), 2)
     extra = {"mass_ratio": 1024.0, "ap_step": t_ap, "ap_steps": ap_steps, "ap_total": t_ap * ap_steps}
     if not quick:
         t_rhs = best_time(lambda: big.rhs_full(gL, gH), 1)

@@ -39,7 +39,7 @@ from .fast_spectral import SPHERE_AREA, FastSpectral
 from .mixture import CrossCollision
 from .velocity import VelocityGrid
 
-SCHEMES = ("ap", "ap2", "explicit", "explicit_asymptotic")
+SCHEMES = ("ap", "ap2", "full_ap", "full_ap2", "explicit", "explicit_asymptotic")
 ARS_GAMMA = 1.0 - 1.0 / math.sqrt(2.0)
 
 
@@ -166,7 +166,7 @@ class Mixture:
              + self.m_H * mo.density(self.gH, fH)[..., None] * mo.velocity(self.gH, fH))
         return P, mo.energy(self.gL, fL, self.m_L) + mo.energy(self.gH, fH, self.m_H)
 
-    def implicit_stage(self, GL: np.ndarray, GH: np.ndarray, h: float, beta: tuple, nu_H, P, E) -> tuple:
+    def implicit_stage(self, GL: np.ndarray, GH: np.ndarray, h: float, k: dict, P, E) -> tuple:
         """Solve ``F = G + h [β (M(F) - F) + X(F)]`` exactly, ``X`` the slow exchange between the species,
         the heavy friction ``ν_H`` frozen (linearly implicit); ``P, E``: the mixture's momentum and energy
         at the start of the step, which the stage keeps exactly:
@@ -180,7 +180,7 @@ class Mixture:
         ``u_H^F``, mean velocity ``u_H^F``; heavy: its own). Unconditionally stable: ``Δ`` contracts
         and ``u_H^F`` is a convex combination for every ``h``."""
         gL, gH, d, mL, mH = self.gL, self.gH, self.p.dim, self.m_L, self.m_H
-        bL, bH = beta
+        (bL, bH), nu_H = k["beta"], k["nu_H"]
         nL, nH = mo.density(gL, GL), mo.density(gH, GH)
         uLG, uHG = mo.velocity(gL, GL), mo.velocity(gH, GH)
         q = (h * bL / (1 + h * bL))[..., None]
@@ -200,28 +200,62 @@ class Mixture:
               + (GL - mo.discrete_maxwellian(gL, nL, uHF, TLG, mL)) / gL.expand(1 + h * bL))
         return FL, FH
 
-    def ap_step(self, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        """First order: IMEX Euler of the penalised splitting (module docstring)."""
-        k = self.explicit_part(fL, fH)
-        return self.implicit_stage(fL + dt * k["KL"], fH + dt * k["KH"], dt, k["beta"], k["nu_H"],
-                                   *self.invariants(fL, fH))
+    # -- the full cross operators, penalised towards the mixture equilibrium (any mass ratio) ----------
+    def mixture_equilibrium(self, nL, nH, P, E) -> tuple[np.ndarray, np.ndarray]:
+        """Maxwellians of both species at the common velocity ``u = P/ρ`` and temperature
+        ``T = 2 (E - ρ|u|²/2) / (d (n_L + n_H))`` (the null space of the full mixture operator)."""
+        rho = self.m_L * nL + self.m_H * nH
+        u = P / rho[..., None]
+        T = 2 * (E - 0.5 * rho * (u ** 2).sum(-1)) / (self.p.dim * (nL + nH))
+        return (mo.discrete_maxwellian(self.gL, nL, u, T, self.m_L),
+                mo.discrete_maxwellian(self.gH, nH, u, T, self.m_H))
 
-    def ars_step(self, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        """Second order: ARS(2,2,2) (Ascher, Ruuth, Spiteri 1997) of the same splitting; stiffly accurate,
-        L-stable implicit part, so the AP property of :meth:`ap_step` is kept. ``γ = 1 - 1/√2``,
-        ``δ = 1 - 1/(2γ)``: ``F2 = f + γh K(f) + γh I(F2)``, ``F3 = f + h[δ K(f) + (1-δ) K(F2)]
-        + h[(1-γ) I(F2) + γ I(F3)]``, ``f^{n+1} = F3``."""
+    def full_explicit(self, fL: np.ndarray, fH: np.ndarray, beta: tuple | None = None) -> dict:
+        """``K_i = Σ_j Q_ij - β_i (M_i - f_i)`` with the full cross operators, ``M`` the mixture
+        equilibrium of ``f`` and ``β`` the largest loss frequency of both species (Filbet & Jin 2010); one ``β``
+        for both, so that the penalisation moves no momentum or energy between the species."""
+        if self.QLH is None:
+            raise RuntimeError("Mixture built without full cross operators")
+        QL, QH = self.QLL(fL) + self.QLH(fL, fH), self.QHH(fH) + self.QHL(fH, fL)
+        if beta is None:
+            b = np.maximum((self.QLL.collision_frequency(fL) + self.QLH.collision_frequency(fH)).max(axis=mo.vaxes(self.gL)),
+                           (self.QHH.collision_frequency(fH) + self.QHL.collision_frequency(fL)).max(axis=mo.vaxes(self.gH)))
+            beta = (b, b)
+        ML, MH = self.mixture_equilibrium(mo.density(self.gL, fL), mo.density(self.gH, fH), *self.invariants(fL, fH))
+        return {"KL": QL - self.gL.expand(beta[0]) * (ML - fL), "KH": QH - self.gH.expand(beta[1]) * (MH - fH),
+                "beta": beta}
+
+    def full_implicit(self, GL: np.ndarray, GH: np.ndarray, h: float, k: dict, P, E) -> tuple:
+        """``F = G + h β (M(F) - F)`` exactly: ``F_i = M_i[n_i, P, E] + (G_i - M_i[G]) / (1 + h β_i)``, with the
+        step's initial momentum and energy ``P, E`` (kept exactly) and ``M_i[G]`` the equilibrium of ``G``."""
+        nL, nH = mo.density(self.gL, GL), mo.density(self.gH, GH)
+        FL, FH = self.mixture_equilibrium(nL, nH, P, E)
+        GLM, GHM = self.mixture_equilibrium(nL, nH, *self.invariants(GL, GH))
+        bL, bH = k["beta"]
+        return (FL + (GL - GLM) / self.gL.expand(1 + h * bL), FH + (GH - GHM) / self.gH.expand(1 + h * bH))
+
+    # -- time integrators of a penalised splitting (explicit K, exactly solved implicit stage) -----------
+    def imex_euler(self, explicit, implicit, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple:
+        """First order: ``f^{n+1} = f + dt K(f) + dt I(f^{n+1})`` (module docstring)."""
+        k = explicit(fL, fH)
+        return implicit(fL + dt * k["KL"], fH + dt * k["KH"], dt, k, *self.invariants(fL, fH))
+
+    def ars222(self, explicit, implicit, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple:
+        """Second order: ARS(2,2,2) (Ascher, Ruuth, Spiteri 1997); stiffly accurate, L-stable implicit
+        part, so the AP property of the first-order step is kept. ``γ = 1 - 1/√2``, ``δ = 1 - 1/(2γ)``:
+        ``F2 = f + γh K(f) + γh I(F2)``, ``F3 = f + h[δ K(f) + (1-δ) K(F2)] + h[(1-γ) I(F2) + γ I(F3)]``,
+        ``f^{n+1} = F3``; ``β`` of the first stage for the whole step."""
         g = ARS_GAMMA
         dl = 1 - 1 / (2 * g)
         inv = self.invariants(fL, fH)
-        k1 = self.explicit_part(fL, fH)
+        k1 = explicit(fL, fH)
         GL, GH = fL + g * dt * k1["KL"], fH + g * dt * k1["KH"]
-        FL, FH = self.implicit_stage(GL, GH, g * dt, k1["beta"], k1["nu_H"], *inv)
+        FL, FH = implicit(GL, GH, g * dt, k1, *inv)
         IL, IH = (FL - GL) / (g * dt), (FH - GH) / (g * dt)
-        k2 = self.explicit_part(FL, FH, beta=k1["beta"])
+        k2 = explicit(FL, FH, beta=k1["beta"])
         GL = fL + dt * (dl * k1["KL"] + (1 - dl) * k2["KL"] + (1 - g) * IL)
         GH = fH + dt * (dl * k1["KH"] + (1 - dl) * k2["KH"] + (1 - g) * IH)
-        return self.implicit_stage(GL, GH, g * dt, k1["beta"], k2["nu_H"], *inv)
+        return implicit(GL, GH, g * dt, k2, *inv)
 
     def rk4_step(self, fL: np.ndarray, fH: np.ndarray, dt: float, rhs) -> tuple[np.ndarray, np.ndarray]:
         """Classical RK4 on ``rhs(fL, fH)``."""
@@ -233,10 +267,10 @@ class Mixture:
                 fH + dt / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1]))
 
     def step(self, scheme: str, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        if scheme == "ap":
-            return self.ap_step(fL, fH, dt)
-        if scheme == "ap2":
-            return self.ars_step(fL, fH, dt)
+        if scheme in ("ap", "ap2", "full_ap", "full_ap2"):
+            parts = (self.explicit_part, self.implicit_stage) if scheme.startswith("ap") else \
+                (self.full_explicit, self.full_implicit)
+            return (self.ars222 if scheme.endswith("2") else self.imex_euler)(*parts, fL, fH, dt)
         if scheme == "explicit":
             return self.rk4_step(fL, fH, dt, self.rhs_full)
         if scheme == "explicit_asymptotic":

@@ -30,7 +30,7 @@ def common_ratio(gi: VelocityGrid, gj: VelocityGrid) -> int:
 
 
 class CrossCollision:
-    """``Q_ij`` for species ``i`` (mass ``m_i``, grid ``g_i``) colliding with ``j``. Collective."""
+    """``Q_ij`` for species ``i`` (mass ``m_i``, grid ``g_i``) colliding with ``j``. Collective. Batched."""
 
     def __init__(self, gi: VelocityGrid, gj: VelocityGrid, mi: float, mj: float, gamma: float = 0.0,
                  b: float | None = None, n_rho: int | None = None, n_dir: int | None = None, comm=None):
@@ -42,33 +42,42 @@ class CrossCollision:
                                comm=comm)
 
     def to_common(self, g: VelocityGrid, f: np.ndarray) -> np.ndarray:
+        """``f`` (batched: ``batch + g.shape``) on the common grid."""
         if self.r == 1:
             return f
+        batch = f.shape[:f.ndim - g.dim]
+        ax = tuple(range(-g.dim, 0))
         if g.L < self.gc.L:                      # narrow: nested samples, zero outside
-            out = np.zeros(self.gc.shape)
+            out = np.zeros(batch + self.gc.shape)
             off = (self.r - 1) * g.n // 2
-            out[tuple(slice(off, off + g.n) for _ in range(g.dim))] = f
+            out[(Ellipsis,) + tuple(slice(off, off + g.n) for _ in range(g.dim))] = f
             return out
-        fh = sfft.fftn(f, workers=1)            # wide: trigonometric interpolation
+        fh = sfft.fftn(f, axes=ax, workers=1)   # wide: trigonometric interpolation
         n, nc = g.n, self.gc.n
-        out = np.zeros(self.gc.shape, complex)
+        out = np.zeros(batch + self.gc.shape, complex)
         idx = np.r_[0:n // 2, nc - n // 2:nc]
         src = np.r_[0:n // 2, n - n // 2:n]
         fh = zero_nyquist(fh, g.dim, n)
-        out[np.ix_(*([idx] * g.dim))] = fh[np.ix_(*([src] * g.dim))]
-        return np.real(sfft.ifftn(out, workers=1)) * self.r ** g.dim
+        out[(Ellipsis,) + np.ix_(*([idx] * g.dim))] = fh[(Ellipsis,) + np.ix_(*([src] * g.dim))]
+        return np.real(sfft.ifftn(out, axes=ax, workers=1)) * self.r ** g.dim
 
     def from_common(self, g: VelocityGrid, Q: np.ndarray) -> np.ndarray:
+        """The common-grid ``Q`` (batched) back on ``g`` (restriction or Fourier truncation)."""
         if self.r == 1:
             return Q
+        ax = tuple(range(-g.dim, 0))
         if g.L < self.gc.L:
             off = (self.r - 1) * g.n // 2
-            return Q[tuple(slice(off, off + g.n) for _ in range(g.dim))].copy()
-        Qh = sfft.fftn(Q, workers=1)
+            return Q[(Ellipsis,) + tuple(slice(off, off + g.n) for _ in range(g.dim))].copy()
+        Qh = sfft.fftn(Q, axes=ax, workers=1)
         n, nc = g.n, self.gc.n
         idx = np.r_[0:n // 2, nc - n // 2:nc]
-        out = zero_nyquist(Qh[np.ix_(*([idx] * g.dim))], g.dim, n)
-        return np.real(sfft.ifftn(out, workers=1)) / self.r ** g.dim
+        out = zero_nyquist(Qh[(Ellipsis,) + np.ix_(*([idx] * g.dim))], g.dim, n)
+        return np.real(sfft.ifftn(out, axes=ax, workers=1)) / self.r ** g.dim
+
+    def collision_frequency(self, fj: np.ndarray) -> np.ndarray:
+        """Loss frequency ``(Φ * f_j)`` of species ``i`` on its own grid."""
+        return self.from_common(self.gi, self.op.collision_frequency(self.to_common(self.gj, fj)))
 
     def __call__(self, fi: np.ndarray, fj: np.ndarray) -> np.ndarray:
         """``Q_ij(f_i, f_j)`` on species ``i``'s grid."""
