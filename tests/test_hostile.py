@@ -312,7 +312,7 @@ def test_error_on_one_rank_only(tmp_path):
 def _dataset_case(path: Path, n: int, name: str = "d", shape: int = 33) -> Path:
     path.write_text(f'[case]\nkind = "dataset"\nname = "{name}"\n[family]\nname = "darcy_exp"\n[mesh]\n'
                     f'shape = [{shape}, {shape}]\n[samples]\nn = {n}\n[solver]\nksp_type = "cg"\npc_type = "jacobi"\n'
-                    '[parallel]\ncheckpoint = 4\n')
+                    'ordering = "none"\n[parallel]\ncheckpoint = 4\n')
     return path
 
 
@@ -494,3 +494,24 @@ def test_disk_full_is_one_message_and_resumes(tmp_path):
         assert _complete(root, 32)
     finally:
         subprocess.run(["umount", "-l", str(small)], capture_output=True)
+
+
+def test_killed_mpirun_leaves_no_rank(tmp_path):
+    """SIGKILL to mpirun in the middle of a run: its ranks die with it (Open MPI's own doing)."""
+    case = _dataset_case(tmp_path / "long.toml", 2000)
+    cmd = [*mpirun_cmd(2), sys.executable, "-m", "solvers", "run", str(case), "-o", str(tmp_path / "d"), "-q"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "d.work" / "lock").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_alive(str(case))) >= 3                               # mpirun and two ranks
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while len(_alive(str(case))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _alive(str(case))
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"ranks {left} survived their mpirun"
