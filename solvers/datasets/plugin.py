@@ -18,9 +18,9 @@ from mpi4py import MPI
 
 from meshes import Grid
 
-from .. import output
 from ..case import (AnyTable, Bool, CaseError, Choice, Float, Int, List, Number, Str, Table, grid_estimate,
                     mesh_section, solver_section)
+from ..io.hdf5 import versions
 from ..krylov.sequence import SequenceSolver, SolverSpec
 from ..krylov.skr_sort import ORDERINGS, sort_systems
 from ..ksp import SolverDiverged
@@ -271,7 +271,7 @@ def run_dataset(case, ctx: RunContext) -> dict:
         producers.append(SampleSolver(family, group, case["solver"]))
         return producers[-1]
     rep = writer.generate(plan, produce, comm,
-                          quiet=ctx.quiet, versions=output.versions(comm))
+                          quiet=ctx.quiet, versions=versions(comm))
     rep.wall_time += sort_time
     summary = {"path": str(root), "status": rep.status, "samples": plan.n, "resumed_from": rep.resumed_from,
                "solved": rep.solved, "wall_time": rep.wall_time, "solve_time": rep.solve_time,
