@@ -1,6 +1,4 @@
-"""Structured grids over PETSc DMDA, shared by every solver."""
-import solvers  # noqa: F401  (locates Debian's petsc4py before the first PETSc import)
-
+"""Structured grids over PETSc DMDA, shared by every solver (imports nothing from ``solvers``)."""
 from .grid import Grid
 
 __all__ = ["Grid"]
