@@ -25,16 +25,10 @@ from ..krylov.sequence import SequenceSolver, SolverSpec
 from ..krylov.skr_sort import ORDERINGS, sort_systems
 from ..ksp import SolverDiverged
 from ..parallel import rprint, world
-from ..poisson.families import FAMILIES, Family, HeatFamily, make_family
+from ..poisson.families import FAMILIES, Family, make_family
 from ..poisson.systems import family_systems
 from ..registry import RunContext, command, runner
 from . import schema, writer
-
-# Which sample arrays are stored as input fields (the others are constant and become
-# simulation parameters); every family's output is the solution ``u``.
-INPUTS = {"darcy_exp": ["kappa"], "darcy_fno": ["kappa"], "poisson": ["f", "g"],
-          "helmholtz": ["f", "k"], "heat": ["kappa"]}
-
 
 def _check(sections: dict, path: str) -> None:
     fam, mesh, smp, par, out = (sections[k] for k in ("family", "mesh", "samples", "parallel", "output"))
@@ -125,13 +119,15 @@ def split_sizes(n: int, fractions: list[float]) -> tuple[int, int, int]:
 
 
 def layout_for(family: Family, name: str, extent, compression: str) -> schema.Layout:
-    """The Well layout of a family's dataset: its input fields and the solution ``u``."""
-    heat = isinstance(family, HeatFamily)
-    fields = [schema.FieldSpec(f, "input", dim_varying=f != "k") for f in INPUTS[family.name]]
-    fields.append(schema.FieldSpec("u", "output", time_varying=True))
+    """The Well layout of a family's dataset, from the family's declarations: its input fields
+    (``family.inputs``), its scalar parameters as constant channels (``family.scalars``, e.g.
+    Helmholtz's k) and its outputs (``family.outputs``: the solution ``u``)."""
+    heat = family.n_steps > 1
+    fields = [schema.FieldSpec(f, "input") for f in family.inputs]
+    fields += [schema.FieldSpec(k, "input", dim_varying=False) for k in family.scalars]   # constant channels
+    fields += [schema.FieldSpec(u, "output", time_varying=True) for u in family.outputs]
     scalars = {"sample_index": "int64", "seed": "int64", "iterations": "int64", "residual": "float64"}
-    if family.name == "helmholtz":
-        scalars["k"] = "float64"
+    scalars.update({k: "float64" for k in family.scalars})
     params = {k: float(v) for k, v in family.options.items()
               if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return schema.Layout(dataset_name=name, shape=family.shape, extent=extent, fields=fields,
@@ -204,7 +200,7 @@ class SampleSolver:
         if grid.comm.rank != 0:
             return None
         fields = self._inputs(s)
-        fields["u"] = np.stack(states) if fam.n_steps > 1 else schema.steady_states(states[0])
+        fields[fam.outputs[0]] = np.stack(states) if fam.n_steps > 1 else schema.steady_states(states[0])
         scalars = {"sample_index": index, "seed": s.seed, "iterations": its, "residual": res, **s.scalars}
         return writer.SampleResult(index, fields, scalars)
 
