@@ -47,6 +47,7 @@ import numpy as np
 from mpi4py import MPI
 
 from ..io import paths
+from ..io.progress import Progress
 from ..parallel import UserError, split
 from . import schema
 from .schema import Layout
@@ -346,24 +347,6 @@ def _chunks(seq: list[int], n_groups: int) -> list[list[int]]:
     return [seq[bounds[g]:bounds[g + 1]] for g in range(n_groups)]
 
 
-class _Progress:
-    """Rank-0 progress bar (tqdm) over all groups; quiet when asked or not on a terminal."""
-
-    def __init__(self, comm: MPI.Comm, total: int, initial: int, quiet: bool, desc: str):
-        self.bar = None
-        if comm.rank == 0 and not quiet:
-            from tqdm import tqdm
-            self.bar = tqdm(total=total, initial=initial, desc=desc, unit="sample", dynamic_ncols=True)
-
-    def update(self, k: int) -> None:
-        if self.bar is not None and k:
-            self.bar.update(k)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _open(path: Path, mode: str, comm: MPI.Comm):
     import h5py
     if comm.size > 1:
@@ -403,7 +386,7 @@ def _write_rows(files: dict, plan: Plan, results: list[SampleResult]) -> None:
 
 
 def _run_mpio(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, leader: bool,
-              progress: _Progress, rep: Report) -> None:
+              progress: Progress, rep: Report) -> None:
     """Direct writes into the split files (parallel HDF5 when comm.size > 1). Collective."""
     sizes = dict(zip(schema.SPLITS, plan.split_sizes))
     present = [s for s in schema.SPLITS if sizes[s]]
@@ -464,7 +447,7 @@ def _write_shard(plan: Plan, results: list[SampleResult]) -> None:
 
 
 def _run_shards(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, leader: bool,
-                progress: _Progress, rep: Report, remaining: int) -> None:
+                progress: Progress, rep: Report, remaining: int) -> None:
     """Per-group shards; leaders report each sample to rank 0 for the progress bar. Collective."""
     buf: list[SampleResult] = []
     reqs = []
@@ -604,7 +587,8 @@ def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comm: MPI.Comm
     remaining = [i for i in plan.order if not done[i]]
     chunk = _chunks(remaining, n_groups)[g]
     rep = Report(status="complete", resumed_from=int(done.sum()))
-    progress = _Progress(comm, plan.n, int(done.sum()), quiet, plan.layout.dataset_name)
+    progress = Progress(plan.n, plan.layout.dataset_name, comm=comm, quiet=quiet, initial=int(done.sum()),
+                        unit="sample")
     produce = factory(group)
     try:
         if plan.io == "mpio":
