@@ -20,7 +20,6 @@ Two parts:
 from __future__ import annotations
 
 import copy
-import math
 import os
 import signal
 import subprocess
@@ -30,7 +29,6 @@ import time
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 
 from solvers import case as C
@@ -515,3 +513,21 @@ def test_killed_mpirun_leaves_no_rank(tmp_path):
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, f"ranks {left} survived their mpirun"
+
+
+def test_disk_full_hdf5_output(tmp_path):
+    """An HDF5 result that does not fit: one message, exit 1, no partial file left, on 1 and 2 ranks."""
+    small = tmp_path / "small"
+    why = _mount_tmpfs(small, "64k")
+    if why:
+        pytest.skip(f"cannot mount a small tmpfs here ({why})")
+    try:
+        case = tmp_path / "p.toml"
+        case.write_text(POISSON.replace("[17, 17]", "[129, 129]"))
+        for n in (1, 2):
+            proc = cli(["run", str(case), "-o", str(small / "p.h5"), "-q"], tmp_path, n=n)
+            assert proc.returncode == 1, proc.stderr
+            assert "disk full: 0.32 MiB to write" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+            assert not list(small.iterdir())
+    finally:
+        subprocess.run(["umount", "-l", str(small)], capture_output=True)

@@ -25,12 +25,11 @@ Safety: rank 0 holds an exclusive ``flock`` on ``<root>.work/lock`` for the whol
 second run on the same dataset path is refused (exit 2) instead of interleaving with it. The
 project deletes only directories it created (they hold :data:`solvers.io.paths.MARKER`); a
 ``.work`` / ``.partial`` directory without it is refused, never removed. A full disk (or quota)
-while writing is :class:`DiskFull` (one message, exit 1); the same command resumes once space is
+while writing is :class:`~solvers.io.paths.DiskFull` (one message, exit 1); the same command resumes once space is
 freed.
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import hashlib
 import json
@@ -117,25 +116,8 @@ class Plan:
         return self.root.with_name(self.root.name + ".work")
 
 
-class DiskFull(UserError):
-    """No space left (or quota exceeded) while writing the dataset: exit code 1, resumable."""
-
-    exit_code = 1
-
-
-def _disk_full(exc: BaseException | None) -> bool:
-    """True if ``exc`` or an exception it arose from (a failing close after a failing write) is
-    ENOSPC / EDQUOT (h5py reports HDF5's errno in the message)."""
-    while exc is not None:
-        if (getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
-                or "No space left on device" in str(exc) or "errno = 28" in str(exc)):
-            return True
-        exc = exc.__context__
-    return False
-
-
-def _full(where: Path) -> DiskFull:
-    return DiskFull(f"disk full while writing {where}: free some space and run the same command again "
+def _full(where: Path) -> paths.DiskFull:
+    return paths.DiskFull(f"disk full while writing {where}: free some space and run the same command again "
                     "to resume (recorded samples are kept)")
 
 
@@ -145,21 +127,19 @@ def _stored(func: Callable[[], Any], where: Path) -> Any:
     try:
         return func()
     except (OSError, RuntimeError) as exc:
-        if _disk_full(exc):
+        if paths.is_disk_full(exc):
             raise _full(where) from None
         raise
 
 
 def _ensure_space(plan: Plan, where: Path) -> None:
-    """Rank 0: refuse (:class:`DiskFull`) before writing the split files if the file system of
-    ``where`` has less free space than their raw data (HDF5 would fail halfway through a file)."""
+    """Rank 0: refuse (:class:`~solvers.io.paths.DiskFull`) before writing the split files if
+    the file system of ``where`` has less free space than their raw data (HDF5 would fail
+    halfway through a file)."""
     need = sum(int(np.prod(plan.layout.field_shape(f, plan.n))) for f in plan.layout.fields)
-    need = need * np.dtype(schema.FIELD_DTYPE).itemsize
-    free = shutil.disk_usage(where).free
-    if free < need:
-        raise DiskFull(f"disk full: the split files need {need / 2**20:.1f} MiB, {where} has "
-                       f"{free / 2**20:.1f} MiB free; free some space and run the same command again to resume "
-                       "(recorded samples are kept)")
+    err = paths.space_problem(where, need * np.dtype(schema.FIELD_DTYPE).itemsize)
+    if err:
+        raise paths.DiskFull(f"{err} to resume (recorded samples are kept)")
 
 
 # Options that only report; they do not change a stored number.

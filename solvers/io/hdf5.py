@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from mpi4py import MPI
 
+from . import paths
 from ..result import Block, Result
 
 
@@ -94,6 +95,8 @@ def write(path: str | Path, result: Result, attrs: dict[str, Any], comm: MPI.Com
     if comm.rank == 0:
         path.parent.mkdir(parents=True, exist_ok=True)
     comm.Barrier()
+    paths.require_space(path.parent, sum(int(np.prod(shape)) * np.dtype(dtype).itemsize   # before HDF5 can fail
+                                         for shape, dtype in root_meta.values()) + 2**16, comm)  # halfway (exit 1)
     if comm.size > 1 and not h5py.get_config().mpi:
         _write_gathered(tmp, result, attrs, dattrs, comm)
     else:

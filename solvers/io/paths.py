@@ -14,12 +14,17 @@ create, and finds an unusable output path before the computation, not after it:
   removing one), so a read-only directory, ``/proc`` or a full quota fail here;
 - the last component of the path is a real name (not ``.``, ``..`` or empty).
 
-Every refusal is a ``UserError`` (exit 2) raised on every rank.
+Every refusal is a ``UserError`` (exit 2) raised on every rank. A full disk is :class:`DiskFull`
+(exit 1, one message): writers check the free space before a file whose size they know
+(:func:`require_space`) and turn ENOSPC/EDQUOT (:func:`is_disk_full`) into it, since HDF5
+failing halfway through a file leaves the library unable to close it.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -27,6 +32,44 @@ from pathlib import Path
 from mpi4py import MPI
 
 from ..parallel import UserError
+
+class DiskFull(UserError):
+    """No space left (or quota exceeded) for an output: exit code 1."""
+
+    exit_code = 1
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True if ``exc`` or an exception it arose from (a failing close after a failing write) is
+    ENOSPC / EDQUOT (h5py reports HDF5's errno in the message of an OSError or RuntimeError)."""
+    while exc is not None:
+        if (getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+                or "No space left on device" in str(exc) or "errno = 28" in str(exc)):
+            return True
+        exc = exc.__context__
+    return False
+
+
+def space_problem(where: Path, nbytes: int) -> str | None:
+    """Why ``nbytes`` will not fit on the file system of ``where`` (its deepest existing
+    directory), or None. Not collective."""
+    where = Path(where)
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    free = shutil.disk_usage(where).free
+    if free >= nbytes:
+        return None
+    return (f"disk full: {nbytes / 2**20:.2f} MiB to write, {where} has {free / 2**20:.2f} MiB free; "
+            "free some space and run the same command again")
+
+
+def require_space(where: Path, nbytes: int, comm: MPI.Comm) -> None:
+    """:class:`DiskFull` on every rank of ``comm`` unless ``nbytes`` fit at ``where`` (rank 0
+    decides). Collective."""
+    err = comm.bcast(space_problem(where, nbytes) if comm.rank == 0 else None, root=0)
+    if err:
+        raise DiskFull(err, collective=comm.size == MPI.COMM_WORLD.size)
+
 
 MARKER = ".solvers-created"          # inside every directory the project creates (and may delete)
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
