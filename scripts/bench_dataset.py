@@ -95,10 +95,11 @@ def run_child(case_path: str, out: str) -> None:
     from mpi4py import MPI
     from solvers import case as casemod
     from solvers.parallel import Comms
-    from solvers.registry import RunContext, get_runner, schemas
+    from solvers.registry import schemas
+    from solvers.run import run_case
     text = Path(case_path).read_text()
     case = casemod.validate(casemod.parse_text(text), schemas(), text=text, source=case_path)
-    summary = get_runner("dataset").run(case, RunContext(comms=Comms(), output=Path(out), quiet=True))
+    summary = run_case(case, Comms(), output=out, quiet=True)
     if MPI.COMM_WORLD.rank == 0:
         print("SUMMARY " + json.dumps({k: v for k, v in summary.items() if k != "path"}))
 

@@ -71,7 +71,6 @@ class Result:
     ``attrs``: root attributes (numbers, strings, lists, dicts: dicts are stored as JSON).
     ``dataset_attrs``: attributes per dataset name.
     ``lines``: report lines, printed by rank 0 after the run (progress goes to the log as it happens).
-    ``summary``: what the run returns to a Python caller (defaults to ``attrs``).
     """
 
     blocks: dict[str, Block] = field(default_factory=dict)
@@ -79,6 +78,7 @@ class Result:
     attrs: dict[str, Any] = field(default_factory=dict)
     dataset_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
+    wrote: bool = True             # False: the run found its output complete and wrote nothing
 
     def say(self, line: str) -> None:
         """Add a report line (printed once, by rank 0, before the 'wrote' line)."""

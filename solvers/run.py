@@ -72,6 +72,7 @@ def run_case(case: Case, comms: Comms | None = None, output: str | Path = "", qu
     if runner.output == "file":
         attrs = {"case_text": case.text, "kind": case.kind, "versions": hdf5.versions(comm), **summary}
         hdf5.write(path, result, attrs, comm)
+    if result.wrote:
         rprint(f"wrote {path}", comm=comm)
     summary["output"] = str(path)
     return summary

@@ -20,10 +20,10 @@ from solvers.datasets import check as checkmod
 from solvers.datasets import export as exportmod
 from solvers.datasets import plugin, writer
 from solvers.datasets.torch_dataset import WellSplit
-from solvers.parallel import UserError
+from solvers.parallel import Comms, UserError
 from solvers.poisson.families import make_family
-from solvers.parallel import Comms
-from solvers.registry import RunContext, get_runner, schemas
+from solvers.registry import schemas
+from solvers.run import run_case
 
 from conftest import run_cli
 
@@ -61,7 +61,7 @@ def load_case(text: str):
 
 
 def generate(text: str, out: Path) -> dict:
-    return get_runner("dataset").run(load_case(text), RunContext(comms=Comms(), output=Path(out), quiet=True))
+    return run_case(load_case(text), Comms(), output=out, quiet=True)
 
 
 def read_all(root: Path) -> dict[str, np.ndarray]:

@@ -28,6 +28,7 @@ from ..parallel import rprint, world
 from ..poisson.families import FAMILIES, Family, make_family
 from ..poisson.systems import family_systems
 from ..registry import RunContext, command, runner
+from ..result import Result
 from . import schema, writer
 
 def _check(sections: dict, path: str) -> None:
@@ -139,14 +140,15 @@ def layout_for(family: Family, name: str, extent, compression: str) -> schema.La
 def solve_order(family: Family, n: int, method: str, comm: MPI.Comm) -> list[int]:
     """The solve order of samples 0..n-1 by ``method`` on their sort features. Collective.
 
-    Rank 0 sorts all features alone (``COMM_SELF``) and broadcasts the order, so the order
-    depends only on the samples, never on the number of ranks.
+    Every rank draws each sample on its own block of a grid over ``comm`` only and the sort
+    sums the blocks' contributions (:mod:`solvers.krylov.skr_sort`): no rank holds a sample of
+    global size. The order depends on the samples only, up to rounding in those sums (a near-tie
+    between two distances could break differently on another number of ranks; every order is a
+    valid one).
     """
-    order = None
-    if comm.rank == 0:
-        X = np.array([family.sort_features(family.sample(i)) for i in range(n)])
-        order = [int(i) for i in sort_systems(method, X, MPI.COMM_SELF).order]
-    return comm.bcast(order, root=0)
+    grid = Grid(family.shape, comm=comm)
+    X = np.array([family.sort_features(family.sample(i, grid.ranges)) for i in range(n)]).reshape(n, -1)
+    return [int(i) for i in sort_systems(method, X, comm).order]
 
 
 class SampleSolver:
@@ -249,11 +251,12 @@ def build_plan(case, root: Path) -> tuple[writer.Plan, Family]:
     return plan, family
 
 
-@runner("dataset", SCHEMA, doc="operator-learning dataset in The Well's HDF5 layout (resumable, two-level parallel)")
-def run_dataset(case, ctx: RunContext) -> dict:
+@runner("dataset", SCHEMA, doc="operator-learning dataset in The Well's HDF5 layout (resumable, two-level parallel)",
+        output="dir")
+def run_dataset(case, ctx: RunContext) -> Result:
     """Generate (or resume, or recognise as complete) the dataset of a case. Collective."""
     comm = ctx.comm
-    root = Path(ctx.output or case["output"]["path"] or str(Path("out") / case.name))
+    root = ctx.output
     plan, family = build_plan(case, root)
     t0 = time.perf_counter()
     plan.order = solve_order(family, plan.n, case["solver"]["ordering"], comm)
@@ -273,19 +276,21 @@ def run_dataset(case, ctx: RunContext) -> dict:
                "solved": rep.solved, "wall_time": rep.wall_time, "solve_time": rep.solve_time,
                "write_time": rep.write_time, "merge_time": rep.merge_time, "iterations": rep.iterations,
                "sort_time": sort_time}
+    res = Result(attrs=summary)
     if rep.status == "already complete":
-        rprint(f"{root} is already complete (same case); nothing to do", comm=comm)
-        return summary
+        res.say(f"{root} is already complete (same case); nothing to do")
+        res.wrote = False
+        return res
     rate = rep.solved / rep.wall_time if rep.wall_time > 0 else float("nan")
-    rprint(f"wrote {root}: {rep.solved} samples solved now"
-           f"{f' (resumed with {rep.resumed_from} done)' if rep.resumed_from else ''} in {rep.wall_time:.2f} s "
-           f"({rate:.2f} samples/s); solve {rep.solve_time:.2f} s, write {rep.write_time:.2f} s, "
-           f"merge+finalize {rep.merge_time:.2f} s, {case['solver']['ordering']} sort {sort_time:.2f} s; "
-           f"{rep.iterations} Krylov iterations", comm=comm)
+    res.say(f"{rep.solved} samples solved now"
+            f"{f' (resumed with {rep.resumed_from} done)' if rep.resumed_from else ''} in {rep.wall_time:.2f} s "
+            f"({rate:.2f} samples/s); solve {rep.solve_time:.2f} s, write {rep.write_time:.2f} s, "
+            f"merge+finalize {rep.merge_time:.2f} s, {case['solver']['ordering']} sort {sort_time:.2f} s; "
+            f"{rep.iterations} Krylov iterations")
     summary["cost_per_sample"] = cost_per_sample(producers[0] if producers else None, rep, comm)
     costs = ", ".join(f"{k} {1e3 * v:.2f}" for k, v in summary["cost_per_sample"].items())
-    rprint(f"per sample (one group, ms): {costs}", comm=comm)
-    return summary
+    res.say(f"per sample (one group, ms): {costs}")
+    return res
 
 
 # -- CLI: python -m solvers dataset {check,export} -------------------------------------------

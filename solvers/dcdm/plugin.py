@@ -190,7 +190,7 @@ def run_train(case, ctx: RunContext) -> Result:
         raise err[0](err[1], collective=True)           # every rank of the world raises it
     res = Result()
     res.attrs.update(comm.bcast(card, root=0))
-    res.say(f"wrote {out} and {Path(out).with_suffix('.json')}")
+    res.say(f"model card: {Path(out).with_suffix('.json')}")
     return res
 
 
