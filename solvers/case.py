@@ -457,8 +457,8 @@ def read_case_text(path: str | Path) -> str:
     p = Path(path)
     try:
         st = os.stat(p)
-    except OSError as exc:
-        raise CaseError("", f"case file not found: {p} ({exc.strerror})") from None
+    except (OSError, ValueError) as exc:                # ValueError: a NUL in the name
+        raise CaseError("", f"case file not found: {p} ({getattr(exc, 'strerror', None) or exc})") from None
     if not stat.S_ISREG(st.st_mode):
         what = "a directory" if stat.S_ISDIR(st.st_mode) else "a named pipe" if stat.S_ISFIFO(st.st_mode) \
             else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file"
