@@ -326,24 +326,19 @@ def _complete(root: Path, n: int, name: str = "d") -> bool:
 def test_concurrent_runs_on_one_dataset(tmp_path):
     """Two runs on one dataset path: one holds the lock, the other is refused (exit 2); the
     dataset is complete, every sample once."""
-    case = _dataset_case(tmp_path / "d.toml", 64)
+    first, second = _dataset_case(tmp_path / "a.toml", 64), _dataset_case(tmp_path / "b.toml", 64)
     root = tmp_path / "d"
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     results = {}
-
-    def first():
-        results["a"] = cli(["run", str(case), "-o", str(root), "-q"], tmp_path / "d.toml", timeout=120)
-
-    t = threading.Thread(target=first)
+    t = threading.Thread(target=lambda: results.update(a=cli(["run", str(first), "-o", str(root), "-q"], first,
+                                                             timeout=120)))
     t.start()
     deadline = time.monotonic() + 60
     while not (tmp_path / "d.work" / "lock").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    second = subprocess.run([sys.executable, "-m", "solvers", "run", str(case), "-o", str(root), "-q"],
-                            capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    results["b"] = cli(["run", str(second), "-o", str(root), "-q"], second, timeout=120)
     t.join()
-    codes = sorted([results["a"].returncode, second.returncode])
-    both = results["a"].stderr + second.stderr
+    codes = sorted(r.returncode for r in results.values())
+    both = results["a"].stderr + results["b"].stderr
     assert codes == [0, 2], both
     assert "another run is generating" in both
     assert _complete(root, 64)
