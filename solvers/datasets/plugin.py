@@ -199,9 +199,9 @@ class SampleSolver:
             t0 = time.perf_counter()
             states.append(grid.gather(system.x))
             t["gather"] += time.perf_counter() - t0
+        fields = self._inputs(s)                 # collective: gathers to group rank 0
         if grid.comm.rank != 0:
             return None
-        fields = self._inputs(s)
         fields[fam.outputs[0]] = np.stack(states) if fam.n_steps > 1 else schema.steady_states(states[0])
         scalars = {"sample_index": index, "seed": s.seed, "iterations": its, "residual": res, **s.scalars}
         return writer.SampleResult(index, fields, scalars)
