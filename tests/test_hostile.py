@@ -324,24 +324,23 @@ def _complete(root: Path, n: int, name: str = "d") -> bool:
 
 
 def test_concurrent_runs_on_one_dataset(tmp_path):
-    """Two runs on one dataset path: one holds the lock, the other is refused (exit 2); the
-    dataset is complete, every sample once."""
-    first, second = _dataset_case(tmp_path / "a.toml", 64), _dataset_case(tmp_path / "b.toml", 64)
+    """Two runs started together on one dataset path: the first to take the lock generates it,
+    the other is refused (exit 2); the dataset is complete, every sample once."""
+    cases = [_dataset_case(tmp_path / f"{x}.toml", 300, shape=65) for x in "ab"]
     root = tmp_path / "d"
     results = {}
-    t = threading.Thread(target=lambda: results.update(a=cli(["run", str(first), "-o", str(root), "-q"], first,
-                                                             timeout=120)))
-    t.start()
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "d.work" / "lock").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    results["b"] = cli(["run", str(second), "-o", str(root), "-q"], second, timeout=120)
-    t.join()
+    threads = [threading.Thread(target=lambda c=c: results.update({c.stem: cli(["run", str(c), "-o", str(root), "-q"],
+                                                                                c, timeout=180)}))
+               for c in cases]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     codes = sorted(r.returncode for r in results.values())
     both = results["a"].stderr + results["b"].stderr
     assert codes == [0, 2], both
     assert "another run is generating" in both
-    assert _complete(root, 64)
+    assert _complete(root, 300)
 
 
 def test_user_work_directory_is_never_deleted(tmp_path):
