@@ -357,6 +357,10 @@ def test_user_work_directory_is_never_deleted(tmp_path):
         mine.rmdir()
 
 
+TRAIN = ('[case]\nkind = "dcdm_train"\n[mesh]\nshape = [17, 17]\n[model]\nchannels = 4\nlevels = 2\n'
+         '[data]\nlanczos_steps = 20\n[training]\nbatch = 2\nthreads = 1\n')            # a tiny training
+
+
 def test_pickled_payload_is_never_run(tmp_path):
     """A model file and a training checkpoint that would run code when unpickled: exit 2, the
     code never runs."""
@@ -375,9 +379,7 @@ def test_pickled_payload_is_never_run(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "not a DCDM model file (it asks to run Python code" in proc.stderr
     torch.save({"signature": Payload()}, tmp_path / "m.ckpt")
-    (tmp_path / "train.toml").write_text('[case]\nkind = "dcdm_train"\n[mesh]\nshape = [17, 17]\n[model]\n'
-                                         'channels = 4\nlevels = 2\n[data]\nlanczos_steps = 20\n[training]\n'
-                                         'max_steps = 2\nbatch = 2\nthreads = 1\n')
+    (tmp_path / "train.toml").write_text(TRAIN + "max_steps = 2\n")
     proc = cli(["run", str(tmp_path / "train.toml"), "-o", str(tmp_path / "m.pt"), "-q"], tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "is not a training checkpoint (it asks to run Python code" in proc.stderr
@@ -385,9 +387,7 @@ def test_pickled_payload_is_never_run(tmp_path):
 
 
 def test_nan_training_loss_is_exit_3_and_writes_nothing(tmp_path):
-    (tmp_path / "t.toml").write_text('[case]\nkind = "dcdm_train"\n[mesh]\nshape = [17, 17]\n[model]\n'
-                                     'channels = 4\nlevels = 2\n[data]\nlanczos_steps = 20\n[training]\n'
-                                     'lr = 1e12\nmax_steps = 30\nbatch = 2\nthreads = 1\n')
+    (tmp_path / "t.toml").write_text(TRAIN + "lr = 1e12\nmax_steps = 30\n")
     proc = cli(["run", str(tmp_path / "t.toml"), "-o", str(tmp_path / "m.pt"), "-q"], tmp_path)
     assert proc.returncode == 3, proc.stderr
     assert "training loss became nan" in proc.stderr
