@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         handlers = {"run": cmd_run, "validate": cmd_validate, "info": cmd_info, "schema": cmd_schema}
         if args.command in handlers:
             return handlers[args.command](args, comm)
-        return load_command(args.command).func(args)
+        return load_command(args.command).func(args, comm)
 
     return guarded(go, comm)
 

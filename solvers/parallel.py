@@ -14,10 +14,6 @@ from typing import Any, Callable, Sequence
 from mpi4py import MPI
 
 
-def world() -> MPI.Comm:
-    return MPI.COMM_WORLD
-
-
 def rprint(*args: Any, comm: MPI.Comm | None = None, file=None, **kw) -> None:
     """Print on rank 0 of ``comm`` only (flushes, so output interleaves sanely under mpirun)."""
     comm = comm or MPI.COMM_WORLD

@@ -94,7 +94,7 @@ class CheckResult:
 class Command:
     name: str
     add_arguments: Callable            # (argparse.ArgumentParser) -> None
-    func: Callable                     # (args) -> int (exit code)
+    func: Callable                     # (args, comm) -> int (exit code)
     help: str = ""
 
 

@@ -219,7 +219,7 @@ def test_resume_after_crash_and_refuse_changed_case(darcy, tmp_path, io):
     case = load_case(text)
     plan, family = plugin.build_plan(case, root)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        writer.generate(plan, lambda group: CrashingSolver(10, family, group, case["solver"]), MPI.COMM_WORLD)
+        writer.generate(plan, lambda group: CrashingSolver(10, family, group, case["solver"]), Comms())
     assert not root.exists() and plan.work.exists()
     close_fds_on(plan.work / "lock")             # what the dying process would release: its flock
     with pytest.raises(UserError, match=r"case changed since it started \(samples.n: 24 -> 25\)"):

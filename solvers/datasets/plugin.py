@@ -24,7 +24,7 @@ from ..io.hdf5 import versions
 from ..krylov.sequence import SequenceSolver, SolverSpec
 from ..krylov.skr_sort import ORDERINGS, sort_systems
 from ..ksp import SolverDiverged
-from ..parallel import rprint, world
+from ..parallel import rprint
 from ..poisson.families import FAMILIES, Family, make_family
 from ..poisson.systems import family_systems
 from ..registry import RunContext, command, runner
@@ -281,7 +281,7 @@ def run_dataset(case, ctx: RunContext) -> Result:
     def produce(group: MPI.Comm) -> SampleSolver:
         producers.append(SampleSolver(family, group, case["solver"], reference=plan.order[0]))
         return producers[-1]
-    rep = writer.generate(plan, produce, comm,
+    rep = writer.generate(plan, produce, ctx.comms,
                           quiet=ctx.quiet, versions=versions(comm))
     rep.wall_time += sort_time
     summary = {"path": str(root), "status": rep.status, "samples": plan.n, "resumed_from": rep.resumed_from,
@@ -341,9 +341,8 @@ def _export_cmd(args) -> int:
 
 
 @command("dataset", _args, help="check or export an operator-learning dataset")
-def dataset_cmd(args) -> int:
-    """Runs on rank 0 (serial file work); every rank returns rank 0's exit code."""
-    comm = world()
+def dataset_cmd(args, comm: MPI.Comm) -> int:
+    """Runs on rank 0 (serial file work); every rank returns rank 0's exit code. Collective."""
     code = None
     if comm.rank == 0:
         t0 = time.perf_counter()

@@ -47,7 +47,7 @@ from mpi4py import MPI
 
 from ..io import paths
 from ..io.progress import Progress
-from ..parallel import UserError, split
+from ..parallel import Comms, UserError
 from . import schema
 from .schema import Layout
 
@@ -545,22 +545,25 @@ def _finalize(plan: Plan, rep: Report, versions: dict) -> None:
     _remove_ours(plan.work)
 
 
-def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comm: MPI.Comm,
+def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comms: Comms,
              quiet: bool = True, versions: dict | None = None) -> Report:
-    """Generate (or finish, or recognise as complete) the dataset described by ``plan``. Collective.
+    """Generate (or finish, or recognise as complete) the dataset described by ``plan``. Collective
+    on ``comms.world``, which :meth:`Comms.split` cuts into groups of ``plan.ranks_per_solve``.
 
     ``factory(group_comm)`` builds the group's producer. Raises ``UserError`` collectively when
     the case changed since a partial run or the output already holds a different dataset.
     """
     t_start = time.perf_counter()
-    group, g, n_groups = split(comm, plan.ranks_per_solve)      # before anything is written
+    comm = comms.world
+    group = comms.split(plan.ranks_per_solve)                  # before anything is written
+    g, n_groups = comms.group_index, comms.n_groups
     plan.case_data = {**plan.case_data, "petsc_options": petsc_options()}
     lock = _collective(comm, lambda: _stored(lambda: _lock(plan), plan.work))
     status = _collective(comm, lambda: _stored(lambda: _prepare(plan), plan.work))
     if status == "complete":
         if comm.rank == 0:
             os.close(lock)
-        group.Free()
+        comms.free()
         return Report(status="already complete")
     done = _collective(comm, lambda: _done_mask(plan))
     _collective(comm, lambda: _stored(lambda: paths.mark(plan.partial, "dataset"), plan.partial))
@@ -588,5 +591,5 @@ def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comm: MPI.Comm
     rep.solved = comm.allreduce(rep.solved)
     rep.iterations = comm.allreduce(rep.iterations)
     rep.wall_time = time.perf_counter() - t_start
-    group.Free()
+    comms.free()
     return rep

@@ -202,10 +202,8 @@ def _train_args(p) -> None:
 
 
 @command("train-dcdm", _train_args, help="train a DCDM model from a 'dcdm_train' case file")
-def train_dcdm(args) -> int:
-    from mpi4py import MPI
-
-    comm = MPI.COMM_WORLD
+def train_dcdm(args, comm) -> int:
+    """Collective on ``comm``."""
     try:
         case = load(args.case, schemas())
     except CaseError as exc:
