@@ -65,7 +65,8 @@ def run_case(case: Case, comms: Comms | None = None, output: str | Path = "", qu
     wall = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
     bad = nonfinite(result, comm)
     if bad:
-        raise NonFiniteResult(f"{case.kind} run produced NaN or inf in {', '.join(bad)}; nothing written to {path}")
+        raise NonFiniteResult(f"{case.kind} run produced NaN or inf in {', '.join(bad)}; nothing written to {path}",
+                              collective=comm.size == MPI.COMM_WORLD.size)     # same list on every rank
     for line in result.lines:
         rprint(line, comm=comm)
     summary = {**result.attrs, "wall_time": wall}
