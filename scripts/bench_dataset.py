@@ -203,7 +203,7 @@ def line(r: dict, base: dict) -> str:
     gain = r["samples_per_s"] / base["samples_per_s"] if "samples_per_s" in base else float("nan")
     cost = ", ".join(f"{k} {v:.2f}" for k, v in r["cost_ms"].items())
     return (f"{r['label']:34s} {r['samples_per_s']:8.2f} samples/s ({gain:4.2f}x)  its {r['iterations']:7d}  "
-            f"max res {r['max_residual']:.1e}  process {r['process_wall']:6.1f} s  per sample [ms]: {cost}")
+            f"max res {r['max_residual']:.2e}  process {r['process_wall']:6.1f} s  per sample [ms]: {cost}")
 
 
 if __name__ == "__main__":

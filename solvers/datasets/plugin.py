@@ -211,7 +211,9 @@ class SampleSolver:
             t0 = time.perf_counter()
             states.append(grid.gather(system.x))
             t["gather"] += time.perf_counter() - t0
+        t0 = time.perf_counter()
         fields = self._inputs(s)                 # collective: gathers to group rank 0
+        t["gather"] += time.perf_counter() - t0
         if grid.comm.rank != 0:
             return None
         fields[fam.outputs[0]] = np.stack(states) if fam.n_steps > 1 else schema.steady_states(states[0])
