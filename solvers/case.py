@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 
 class CaseError(ValueError):
     """A case file is malformed. ``str(err)`` is ``'<key path>: <message>'``."""
@@ -49,6 +51,28 @@ MAX_DEPTH = 16                       # tables/arrays nested deeper than this are
 MAX_STR = 4096                       # characters in any string value
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 PETSC_TYPE_RE = re.compile(r"[A-Za-z0-9_]+")
+
+
+MODERATE = 1e150                     # |x| above this: products of two such numbers overflow float64
+
+
+def check_derived(path: str, what: str, make: Callable[[], dict[str, Any]]) -> None:
+    """Build the arrays (or numbers) ``make()`` derives from a case, overflow warnings silenced;
+    ``CaseError`` at ``path`` if that refuses the values (``ValueError``, ``TypeError``: its
+    message), overflows, or gives NaN, inf or a magnitude above ``MODERATE`` (a product or
+    harmonic mean of two such values would overflow later)."""
+    with np.errstate(all="ignore"):
+        try:
+            arrays = make()
+        except OverflowError:
+            raise CaseError(path, f"{what} overflows a float; choose smaller values") from None
+        except (ValueError, TypeError) as exc:
+            raise CaseError(path, str(exc)) from None
+    bad = sorted(k for k, v in arrays.items()
+                 if not (np.isfinite(v).all() and np.abs(np.asarray(v)).max(initial=0.0) <= MODERATE))
+    if bad:
+        raise CaseError(path, f"{what} has NaN, inf or values beyond {MODERATE:g} in {', '.join(bad)}; "
+                              "choose smaller values")
 
 
 def _fmt(value: Any) -> str:

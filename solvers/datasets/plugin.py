@@ -18,8 +18,8 @@ from mpi4py import MPI
 
 from meshes import Grid
 
-from ..case import (AnyTable, Bool, CaseError, Choice, Float, Int, List, Number, Str, Table, grid_estimate,
-                    mesh_section, solver_section)
+from ..case import (AnyTable, Bool, CaseError, Choice, Float, Int, List, Number, Str, Table, check_derived,
+                    grid_estimate, mesh_section, solver_section)
 from ..io.hdf5 import versions
 from ..krylov.sequence import SequenceSolver, SolverSpec
 from ..krylov.skr_sort import ORDERINGS, sort_systems
@@ -28,23 +28,17 @@ from ..parallel import rprint
 from ..poisson.families import FAMILIES, Family, make_family
 from ..poisson.systems import family_systems
 from ..registry import RunContext, command, runner
-from ..result import Result
+from ..result import Block, Result
 from . import schema, writer
+
+def _arrays(sample) -> dict[str, Any]:
+    return {**sample.fields, **sample.scalars}
+
 
 def _check(sections: dict, path: str) -> None:
     fam, mesh, smp, par, out = (sections[k] for k in ("family", "mesh", "samples", "parallel", "output"))
-    try:
-        with np.errstate(all="ignore"):
-            sample = make_family(fam["name"], mesh["shape"], fam["seed"], **fam["options"]).sample(0)
-    except (ValueError, TypeError) as exc:
-        raise CaseError("family.options", str(exc)) from None
-    except OverflowError:
-        raise CaseError("family.options", "sample 0 overflows a float with these options; choose smaller "
-                        "values") from None
-    bad = sorted(k for k, v in {**sample.fields, **sample.scalars}.items() if not np.isfinite(v).all())
-    if bad:
-        raise CaseError("family.options", f"sample 0 has NaN or inf in {', '.join(bad)} (the options "
-                        "overflow); choose smaller values")
+    check_derived("family.options", "sample 0 of these options", lambda: _arrays(
+        make_family(fam["name"], mesh["shape"], fam["seed"], **fam["options"]).sample(0)))
     fr = smp["split"]
     if abs(sum(fr) - 1.0) > 1e-9:
         raise CaseError("samples.split", f"fractions must sum to 1, got {sum(fr):g}")
@@ -199,7 +193,7 @@ class SampleSolver:
         s = fam.sample(index, grid.ranges)
         t["draw"] += time.perf_counter() - t0
         its, res = 0, 0.0
-        states = [self._gather(s.fields["u0"])] if fam.n_steps > 1 else []
+        states = [s.fields["u0"]] if fam.n_steps > 1 else []
         for system in family_systems(fam, grid, [s], t):
             rec = self.sequence.solve(system)
             if not rec.converged:              # the writer adds the sample index
@@ -208,29 +202,13 @@ class SampleSolver:
             its, res = its + rec.iterations, max(res, rec.residual)
             t["pc_setup"] += rec.setup_seconds
             t["solve"] += rec.seconds - rec.setup_seconds
-            t0 = time.perf_counter()
-            states.append(grid.gather(system.x))
-            t["gather"] += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        fields = self._inputs(s)                 # collective: gathers to group rank 0
-        t["gather"] += time.perf_counter() - t0
-        if grid.comm.rank != 0:
-            return None
-        fields[fam.outputs[0]] = np.stack(states) if fam.n_steps > 1 else schema.steady_states(states[0])
+            states.append(grid.local_array(system.x))
+        u = np.stack(states) if fam.n_steps > 1 else schema.steady_states(states[0])
+        fields: dict[str, Any] = {name: Block.from_grid(grid, s.fields[name]) for name in fam.inputs}
+        fields[fam.outputs[0]] = Block.from_grid(grid, u, leading=u.shape[:1])
+        fields.update({name: np.asarray(s.scalars[name]) for name in fam.scalars})   # constant channels
         scalars = {"sample_index": index, "seed": s.seed, "iterations": its, "residual": res, **s.scalars}
         return writer.SampleResult(index, fields, scalars)
-
-    def _inputs(self, s) -> dict[str, np.ndarray]:
-        """The family's declared input fields (gathered to group rank 0) and scalars. Collective."""
-        out = {name: self._gather(s.fields[name]) for name in self.family.inputs}
-        return {**out, **{name: np.asarray(s.scalars[name]) for name in self.family.scalars}}
-
-    def _gather(self, block: np.ndarray) -> np.ndarray | None:
-        """This rank's block of a field -> the whole field on group rank 0 (the writer's input). Collective."""
-        v = self.grid.set_local(self.grid.create_vec(), block)
-        whole = self.grid.gather(v)
-        v.destroy()
-        return whole
 
 
 def cost_per_sample(producer: SampleSolver | None, rep: writer.Report, comm: MPI.Comm) -> dict[str, float]:

@@ -11,7 +11,7 @@ import numpy as np
 
 from meshes import Grid
 
-from ..case import Bool, CaseError, Choice, Float, Int, List, PetscType, Table
+from ..case import Bool, CaseError, Choice, Float, Int, List, PetscType, Table, check_derived
 from ..parallel import rprint
 from ..poisson.families import FAMILIES, Family, make_family
 from ..poisson.systems import family_systems
@@ -40,6 +40,17 @@ def _check_family(fam: dict, path: str) -> None:
 
 def _options(fam: dict) -> dict:
     return {k: fam[k] for k in _FAMILY_OPTIONS if fam[k] is not None}
+
+
+def _check_sample(sections: dict, path: str) -> None:
+    """Sample 0 of the family on the case's grid is finite and moderate (no option overflows)."""
+    fam = sections["family"]
+
+    def arrays() -> dict:
+        s = make_family(fam["name"], sections["mesh"]["shape"], fam["seed"], **_options(fam)).sample(0)
+        return {**s.fields, **s.scalars}
+
+    check_derived("family", "sample 0 of these options", arrays)
 
 
 def _check_solver(sol: dict, path: str) -> None:
@@ -89,7 +100,7 @@ SCHEMA = Table({
     "store": Table({
         "solutions": Bool(default=True, doc="store every solution u (else statistics only)"),
     }).optional(),
-})
+}, validate=_check_sample)
 
 
 def solve_family(family: Family, grid: Grid, spec: SolverSpec, n: int, ordering: str = "skr",
