@@ -195,9 +195,13 @@ def test_poisson_specific_refusals(text, path, fragment):
 def test_family_options_and_choices_are_strict():
     sch = schemas()
     raw = C.parse_text((ROOT / "cases" / "darcy_dataset.toml").read_text())
-    for value, fragment in [(True, "must be a number, got true"), (1000, "overflows"), ("2", "must be a number")]:
+    for key, value, fragment in [("alpha", True, "must be a number, got true"), ("alpha", 1000, "overflows"),
+                                 ("alpha", "2", "must be a number"), ("k_high", 1e308, r"beyond 1e\+150 in kappa")]:
         with pytest.raises(C.CaseError, match=fragment):
-            C.validate(_set(raw, ("family", "options", "alpha"), value), sch)
+            C.validate(_set(raw, ("family", "options", key), value), sch)
+    recycle = C.parse_text((ROOT / "cases" / "darcy_recycle.toml").read_text())
+    with pytest.raises(C.CaseError, match="overflows"):
+        C.validate(_set(recycle, ("family", "alpha"), 1000.0), sch)
     with pytest.raises(C.CaseError, match="memory"):
         C.validate(_set(raw, ("family", "options", "modes"), 10**6), sch)
     heat = C.parse_text((ROOT / "cases" / "heat_dataset.toml").read_text())
