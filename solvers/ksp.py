@@ -295,10 +295,11 @@ def solve(ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec, raise_on_diverged: bool = 
                      history=np.array(ksp.getConvergenceHistory()),
                      setup_time=t1 - t0, solve_time=t2 - t1)
     if code < 0 and raise_on_diverged:
+        p = ksp.getOptionsPrefix() or ""
         raise SolverDiverged(
             f"KSP {ksp.getType()}+{ksp.getPC().getType()} did not converge: {info.reason} after "
             f"{info.iterations} iterations (residual norm {info.residual_norm:.3e}); try "
-            f"-ksp_type/-pc_type, a larger max_it, or -ksp_monitor to see the history")
+            f"-{p}ksp_type/-{p}pc_type, a larger max_it, or -{p}ksp_monitor to see the history")
     return info
 
 
