@@ -199,6 +199,7 @@ def _train_args(p) -> None:
     p.add_argument("-o", "--output", default="", help="model path (.pt; the card goes next to it as .json)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("--restart", action="store_true", help="ignore an existing checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace a model this project wrote before")
 
 
 @command("train-dcdm", _train_args, help="train a DCDM model from a 'dcdm_train' case file")
@@ -211,5 +212,5 @@ def train_dcdm(args, comm) -> int:
     if case.kind != "dcdm_train":
         raise UserError(f"{args.case}: case.kind: must be 'dcdm_train' for train-dcdm, got {case.kind!r}")
     run_case(case, Comms(comm), output=args.output, quiet=args.quiet or not stdout_is_terminal(),
-             restart=args.restart)
+             restart=args.restart, overwrite=args.overwrite)
     return 0
