@@ -274,9 +274,10 @@ def setup(ksp: PETSc.KSP) -> None:
         if exc.ierr != _ERR_SUP:
             raise
         p = ksp.getOptionsPrefix() or ""
-        raise UserError(f"KSP {ksp.getType()} with PC {ksp.getPC().getType()} does not support norm "
-                        f"{ksp.getNormType()} with PC side {ksp.getPCSide()} (PETSc error 56); choose "
-                        f"another -{p}ksp_type or set -{p}ksp_norm_type / -{p}ksp_pc_side") from None
+        raise UserError(f"KSP {ksp.getType()} with PC {ksp.getPC().getType()} does not support the requested "
+                        f"norm type and PC side (PETSc error 56; the solver asks for the unpreconditioned norm "
+                        f"where the type allows it); choose another -{p}ksp_type or set -{p}ksp_norm_type / "
+                        f"-{p}ksp_pc_side") from None
 
 
 def solve(ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec, raise_on_diverged: bool = True) -> SolveInfo:

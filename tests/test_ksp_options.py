@@ -186,11 +186,16 @@ def test_any_ksp_type_after_double_dash_works(tmp_path, kind, args, shown):
 
 
 @pytest.mark.parametrize("kind", ["recycle", "dataset"])
-def test_unknown_ksp_type_exits_2_and_writes_nothing(tmp_path, kind):
+@pytest.mark.parametrize("args,message", [
+    (["-{kind}_ksp_type", "nosuch"], "unknown KSP type 'nosuch' (-{kind}_ksp_type"),
+    (["-pc_type", "nosuchpc"], "cannot build the KSP with options prefix -{kind}_"),
+    (["-ksp_type", "gmres", "-{kind}_ksp_pc_side", "left"], "does not support the requested norm type and PC side"),
+], ids=["ksp_type", "pc_type", "side"])
+def test_impossible_options_exit_2_and_write_nothing(tmp_path, kind, args, message):
     case = tmp_path / f"{kind}.toml"
     case.write_text(RECYCLE if kind == "recycle" else DATASET)
     out = tmp_path / ("out.h5" if kind == "recycle" else "out")
-    proc = run_cli(["run", str(case), "-o", str(out), "--", f"-{kind}_ksp_type", "nosuch"], timeout=120)
-    assert proc.returncode == 2
-    assert f"unknown KSP type 'nosuch' (-{kind}_ksp_type" in proc.stderr
+    proc = run_cli(["run", str(case), "-o", str(out), "--", *(a.format(kind=kind) for a in args)], timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert message.format(kind=kind) in proc.stderr
     assert not out.exists()
