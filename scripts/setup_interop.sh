@@ -18,8 +18,10 @@ fi
 stamp="$VENV/.installed-$(printf '%s\n' "${PIP_PKGS[@]}" "$PDEBENCH" | sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   echo "setup_interop: installing ${PIP_PKGS[*]} $PDEBENCH"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "${PIP_PKGS[@]}"
-  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --ignore-requires-python "$PDEBENCH"
+  # pip's own failures surface in the import check below (the grep only drops local-index noise)
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${PIP_PKGS[@]}" 2>&1 | grep -v "^WARNING: Location" || true
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --ignore-requires-python "$PDEBENCH" 2>&1 \
+    | grep -v "^WARNING: Location" || true
   "$VENV/bin/python" - <<'PY'
 import numpy, torch, the_well, neuralop, pdebench, h5py
 assert numpy.__version__.startswith("2."), numpy.__version__
