@@ -135,6 +135,8 @@ def mutate_kind(kind: str) -> tuple[int, list[str]]:
                 broken.append(f"{where}: accepted")
             elif refused is not None and not str(refused):
                 broken.append(f"{where}: empty message")
+            elif mname in NEVER and refused is not None and not _name(path).startswith(refused.key_path or "?"):
+                broken.append(f"{where}: refused at {refused.key_path!r}, not at the key ({refused})")
     return tried, broken
 
 
