@@ -164,7 +164,8 @@ class SampleSolver:
     ||b - A u||_2 <= rtol ||b||_2, but its bits depend on the chunk. The true relative
     residual of every solve is stored; a solve whose recurrence reported convergence but whose
     true residual misses rtol continues from its solution (up to 3 times: ``verify``).
-    ``timings`` accumulates this rank's seconds per stage (draw, assembly, pc_setup, solve, gather).
+    ``timings`` accumulates this rank's seconds per stage (draw, assembly, pc_setup, solve). Fields are
+    returned as this rank's blocks: with ``io = "mpio"`` every rank writes its own block (no gather).
     """
 
     def __init__(self, family: Family, comm: MPI.Comm, solver: dict[str, Any], reference: int | None = None):
@@ -176,7 +177,7 @@ class SampleSolver:
             pc_type=solver["pc_type"], pc_reuse=solver["pc_reuse"], pc_refresh=solver["pc_refresh"],
             shared_matrix=solver["shared_matrix"], rtol=solver["rtol"], atol=solver["atol"],
             max_it=solver["max_it"], prefix="dataset_", options={"ksp_gmres_restart": 30}, verify=3))
-        self.timings = {k: 0.0 for k in ("draw", "assembly", "pc_setup", "solve", "gather")}
+        self.timings = {k: 0.0 for k in ("draw", "assembly", "pc_setup", "solve")}
         self.leader = comm.rank == 0
 
     def close(self) -> None:
@@ -215,14 +216,14 @@ def cost_per_sample(producer: SampleSolver | None, rep: writer.Report, comm: MPI
     """Mean seconds per sample of one group by stage: draw, assembly, pc_setup, solve, write
     (gather to the group leader + HDF5), overhead (the rest of the wall time: sort, start of the
     writer, merge, imbalance). Collective."""
-    stages = ("draw", "assembly", "pc_setup", "solve", "gather")
+    stages = ("draw", "assembly", "pc_setup", "solve")
     leader = producer is not None and producer.leader
     mine = [producer.timings[k] if leader else 0.0 for k in stages]
     leaders = comm.allreduce(int(leader))
     totals = comm.allreduce(np.array(mine), op=MPI.SUM)
     solved = max(rep.solved, 1)
     per = {k: float(v) / solved for k, v in zip(stages, totals)}
-    per["write"] = per.pop("gather") + rep.write_time * leaders / solved
+    per["write"] = rep.write_time * leaders / solved
     per["overhead"] = max(rep.wall_time * leaders / solved - sum(per.values()), 0.0)
     return per
 

@@ -48,6 +48,7 @@ from mpi4py import MPI
 from ..io import paths
 from ..io.progress import Progress
 from ..parallel import Comms, UserError
+from ..result import Block
 from . import schema
 from .schema import Layout
 
@@ -59,19 +60,42 @@ _TAG = 7301
 
 @dataclass
 class SampleResult:
-    """One solved sample: fields shaped like ``Layout.sample_shape`` and per-sample scalars."""
+    """One solved sample as one rank of its group holds it: grid fields as this rank's
+    :class:`~solvers.result.Block` of the ``Layout.sample_shape`` array, fields constant in space
+    as plain arrays (the same on every rank), and the per-sample scalars (the same on every rank).
+    """
 
     index: int
-    fields: dict[str, np.ndarray]
+    fields: dict[str, Block | np.ndarray]
     scalars: dict[str, float]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every field's local values (a block's data) and every scalar, for checks."""
+        return {**{k: v.data if isinstance(v, Block) else np.asarray(v) for k, v in self.fields.items()},
+                **{k: np.asarray(v) for k, v in self.scalars.items()}}
+
+    def whole(self, group: MPI.Comm) -> "SampleResult | None":
+        """The sample with every block gathered to group rank 0 (None elsewhere): the shard
+        strategy stores whole samples. Collective on ``group``."""
+        out = {}
+        for name, f in self.fields.items():
+            if not isinstance(f, Block):
+                out[name] = f
+                continue
+            pieces = group.gather(f, root=0)
+            if group.rank == 0:
+                out[name] = np.empty(f.global_shape, dtype=f.data.dtype)
+                for p in pieces:
+                    out[name][p.slices] = p.data
+        return SampleResult(self.index, out, self.scalars) if group.rank == 0 else None
 
 
 class Producer(Protocol):
     """Built once per group (``factory(group_comm)``); called collectively on the group's ranks
-    with a sample index, in the group's solve order; returns the result on group rank 0 and
-    None elsewhere. ``close()`` releases its solver (collective)."""
+    with a sample index, in the group's solve order; returns this rank's
+    :class:`SampleResult`. ``close()`` releases its solver (collective)."""
 
-    def __call__(self, index: int) -> SampleResult | None: ...
+    def __call__(self, index: int) -> SampleResult: ...
 
     def close(self) -> None: ...
 
@@ -343,26 +367,34 @@ class SampleNotFinite(UserError):
     exit_code = 3
 
 
-def _solve(produce: Producer, index: int) -> SampleResult | None:
-    """``produce(index)``, checked finite; a ``UserError`` (e.g. a diverged solve) names the sample."""
+def _solve(produce: Producer, index: int) -> SampleResult:
+    """``produce(index)``, checked finite on this rank's part; a ``UserError`` (e.g. a diverged
+    solve) names the sample."""
     try:
         res = produce(index)
     except UserError as exc:
         raise type(exc)(f"sample {index}: {exc}") from None
-    bad = [] if res is None else sorted(k for k, v in {**res.fields, **res.scalars}.items() if not np.isfinite(v).all())
+    bad = sorted(k for k, v in res.arrays().items() if not np.isfinite(v).all())
     if bad:
         raise SampleNotFinite(f"sample {index}: NaN or inf in {', '.join(bad)}; nothing stored for it")
     return res
 
 
-def _write_rows(files: dict, plan: Plan, results: list[SampleResult]) -> None:
+def _write_rows(files: dict, plan: Plan, results: list[SampleResult], leader: bool) -> None:
+    """Each rank writes its blocks (hyperslabs of the sample's row); the leader writes what is
+    not distributed (fields constant in space, scalars)."""
     for r in results:
         split_name, row = plan.locate(r.index)
         h5 = files[split_name]
-        for name, arr in r.fields.items():
-            h5["t0_fields"][name][row] = arr.astype(schema.FIELD_DTYPE)
-        for name, value in r.scalars.items():
-            h5["scalars"][name][row] = value
+        for name, f in r.fields.items():
+            if isinstance(f, Block):
+                if f.data.size:
+                    h5["t0_fields"][name][(row,) + f.slices] = f.data.astype(schema.FIELD_DTYPE)
+            elif leader:
+                h5["t0_fields"][name][row] = np.asarray(f).astype(schema.FIELD_DTYPE)
+        if leader:
+            for name, value in r.scalars.items():
+                h5["scalars"][name][row] = value
 
 
 def _run_mpio(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, leader: bool,
@@ -389,12 +421,12 @@ def _run_mpio(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, l
     for r in range(n_rounds):
         t0 = time.perf_counter()
         results = [_solve(produce, i) for i in chunk[r * plan.checkpoint:(r + 1) * plan.checkpoint]]
-        results = [x for x in results if x is not None] if leader else []
         t1 = time.perf_counter()
         rep.solve_time += t1 - t0
-        _stored(lambda: _write_rows(files, plan, results), plan.partial)
+        _stored(lambda: _write_rows(files, plan, results, leader), plan.partial)
         for h5 in files.values():
             _stored(h5.flush, plan.partial)                  # collective: the round is on disk
+        results = results if leader else []
         done = comm.gather([x.index for x in results], root=0)
         if comm.rank == 0:
             idx = [i for part in done for i in part]
@@ -426,17 +458,21 @@ def _write_shard(plan: Plan, results: list[SampleResult]) -> None:
     _atomic_write(plan.work / "shards" / f"shard-{results[0].index:07d}.h5", buf.getvalue())
 
 
-def _run_shards(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, leader: bool,
+def _run_shards(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer, group: MPI.Comm,
                 progress: Progress, rep: Report, remaining: int) -> None:
-    """Per-group shards; leaders report each sample to rank 0 for the progress bar. Collective."""
+    """Per-group shards (the group leader stores whole samples: each sample's blocks are gathered
+    to it, one sample at a time); leaders report each sample to rank 0 for the progress bar.
+    Collective."""
     buf: list[SampleResult] = []
     reqs = []
     received = 0
+    leader = group.rank == 0
     for k, i in enumerate(chunk):
         t0 = time.perf_counter()
         res = _solve(produce, i)
         t1 = time.perf_counter()
         rep.solve_time += t1 - t0
+        res = res.whole(group)
         if leader:
             buf.append(res)
             rep.solved += 1
@@ -483,7 +519,7 @@ def _merge_shards(plan: Plan) -> None:
             seen[idx] = True
             _write_rows(files, plan, [SampleResult(int(i), {k: v[j] for k, v in fields.items()},
                                                    {k: v[j] for k, v in scal.items()})
-                                      for j, i in enumerate(idx)])
+                                      for j, i in enumerate(idx)], True)
     finally:
         for h5 in files.values():
             h5.close()
@@ -577,7 +613,7 @@ def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comms: Comms,
         if plan.io == "mpio":
             _run_mpio(plan, comm, chunk, produce, group.rank == 0, progress, rep)
         else:
-            _run_shards(plan, comm, chunk, produce, group.rank == 0, progress, rep, len(remaining))
+            _run_shards(plan, comm, chunk, produce, group, progress, rep, len(remaining))
     finally:
         progress.close()
     produce.close()
