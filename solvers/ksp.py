@@ -55,6 +55,7 @@ for _n in sorted(dir(PETSc.KSP.ConvergedReason)):      # sorted: a stable choice
 
 _ERR_SUP = 56          # PETSC_ERR_SUP: e.g. a norm / PC side the KSP type does not support
 _ERR_UNKNOWN_TYPE = 86
+_ERR_MISSING_FACTOR = 92  # PETSC_ERR_MISSING_FACTOR: no factorisation package for the matrix type
 
 
 def reason_name(code: int) -> str:
@@ -266,18 +267,21 @@ def destroy(ksp: PETSc.KSP) -> None:
 
 
 def setup(ksp: PETSc.KSP) -> None:
-    """``ksp.setUp()``; a type that cannot use the requested norm / PC side raises :class:`UserError`
-    naming the options to change. Collective."""
+    """``ksp.setUp()``; a combination PETSc cannot do (error 56: e.g. a norm / PC side the type
+    does not support; error 92: no factorisation for the matrix type, e.g. ICC on several ranks)
+    raises :class:`UserError` with PETSc's reason, naming the options to change. Collective."""
     try:
         ksp.setUp()
     except PETSc.Error as exc:
-        if exc.ierr != _ERR_SUP:
+        if exc.ierr not in (_ERR_SUP, _ERR_MISSING_FACTOR):
             raise
         p = ksp.getOptionsPrefix() or ""
-        raise UserError(f"KSP {ksp.getType()} with PC {ksp.getPC().getType()} does not support the requested "
-                        f"norm type and PC side (PETSc error 56; the solver asks for the unpreconditioned norm "
-                        f"where the type allows it); choose another -{p}ksp_type or set -{p}ksp_norm_type / "
-                        f"-{p}ksp_pc_side") from None
+        lines = [ln.removeprefix("[0] ").strip() for ln in str(exc).strip().splitlines()]
+        why = lines[-1] if len(lines) > 1 else "not supported"
+        hint = (f" or set -{p}ksp_norm_type / -{p}ksp_pc_side (the solver asks for the unpreconditioned "
+                f"norm where the type allows it)") if exc.ierr == _ERR_SUP else ""
+        raise UserError(f"KSP {ksp.getType()} with PC {ksp.getPC().getType()}: {why} (PETSc error {exc.ierr}); "
+                        f"choose another -{p}ksp_type / -{p}pc_type{hint}") from None
 
 
 def solve(ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec, raise_on_diverged: bool = True) -> SolveInfo:
