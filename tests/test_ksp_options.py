@@ -199,3 +199,17 @@ def test_impossible_options_exit_2_and_write_nothing(tmp_path, kind, args, messa
     assert proc.returncode == 2, proc.stderr
     assert message.format(kind=kind) in proc.stderr
     assert not out.exists()
+
+
+@pytest.mark.mpi
+def test_serial_factorisation_on_two_ranks_exits_2_naming_the_reason(tmp_path):
+    """ICC has no parallel factorisation in PETSc: -pc_type icc on 2 ranks is exit 2 with PETSc's
+    reason, not a crash."""
+    case = tmp_path / "recycle.toml"
+    case.write_text(RECYCLE)
+    out = tmp_path / "out.h5"
+    proc = run_cli(["run", str(case), "-o", str(out), "--", "-ksp_type", "cg", "-pc_type", "icc"], n=2, timeout=120)
+    assert proc.returncode == 2
+    assert "Could not locate a solver type for factorization type ICC" in proc.stderr
+    assert "choose another -recycle_ksp_type / -recycle_pc_type" in proc.stderr
+    assert not out.exists()
