@@ -421,6 +421,13 @@ def test_outputs_are_checked_before_any_work(tmp_path):
     proc = cli(["run", str(case), "-o", str(out)], tmp_path)
     assert proc.returncode == 2 and "pass --overwrite" in proc.stderr, proc.stderr
     assert cli(["run", str(case), "-o", str(out), "--overwrite"], tmp_path).returncode == 0
+    with h5py.File(tmp_path / "q.h5.partial", "w"):           # what an interrupted write leaves
+        pass
+    assert cli(["run", str(case), "-o", str(tmp_path / "q.h5")], tmp_path).returncode == 0
+    (tmp_path / "r.h5.partial").write_text("notes")
+    proc = cli(["run", str(case), "-o", str(tmp_path / "r.h5")], tmp_path)
+    assert proc.returncode == 2 and "r.h5.partial exists and was not written by this project" in proc.stderr
+    assert (tmp_path / "r.h5.partial").read_text() == "notes"
 
 
 def test_rejected_case_never_reaches_petsc(tmp_path):

@@ -6,7 +6,8 @@ create, and finds an unusable output path before the computation, not after it:
 - a file output (``is_dir=False``) may replace an existing file only if the project wrote it
   (an HDF5 file whose root attributes hold ``kind`` and ``case_text``, or a file with a project
   card ``<stem>.json`` next to it) and ``--overwrite`` is given; anything else (the case file
-  itself, a user's data, a device, a ``/proc`` entry, a directory) is refused;
+  itself, a user's data, a device, a ``/proc`` entry, a directory) is refused; the writer's
+  temporary ``<path>.partial`` may also be any HDF5 file (what an interrupted write leaves);
 - a directory output (``is_dir=True``, a dataset) may be an absent, empty or project-made
   directory (it holds :data:`MARKER`, or a ``<name>.yaml`` with a ``case_hash``); its working
   siblings ``<path>.work`` / ``<path>.partial`` must be absent or hold :data:`MARKER`;
@@ -86,14 +87,17 @@ def is_marked(directory: Path) -> bool:
     return (directory / MARKER).is_file()
 
 
-def written_by_project(path: Path) -> bool:
-    """True if the regular file ``path`` is an output of this project (see the module doc)."""
+def _is_hdf5(path: Path) -> bool:
     try:
         with open(path, "rb") as fh:
-            head = fh.read(len(HDF5_SIGNATURE))
+            return fh.read(len(HDF5_SIGNATURE)) == HDF5_SIGNATURE
     except OSError:
         return False
-    if head == HDF5_SIGNATURE:
+
+
+def written_by_project(path: Path) -> bool:
+    """True if the regular file ``path`` is an output of this project (see the module doc)."""
+    if _is_hdf5(path):
         import h5py
         try:
             with h5py.File(path, "r") as h5:
@@ -141,7 +145,10 @@ def _probe(path: Path) -> str | None:
 
 
 def _file_problem(path: Path, kind: str, overwrite: bool) -> str | None:
-    for p in (path, path.with_name(path.name + ".partial")):
+    """Why ``path`` (or the writer's temporary ``<path>.partial``, which an interrupted write of
+    ours leaves as an HDF5 file without attributes yet) may not be written, or None."""
+    partial = path.with_name(path.name + ".partial")
+    for p in (path, partial):
         if not os.path.lexists(p):
             continue
         st = os.stat(p) if p.exists() else os.lstat(p)
@@ -149,7 +156,7 @@ def _file_problem(path: Path, kind: str, overwrite: bool) -> str | None:
             return f"output {p} is a directory; give a file name"
         if not stat.S_ISREG(st.st_mode):
             return f"output {p} exists and is not a regular file; refusing to write to it"
-        if not written_by_project(p):
+        if not (written_by_project(p) or (p == partial and _is_hdf5(p))):
             return (f"output {p} exists and was not written by this project; refusing to overwrite it "
                     f"(choose another output path)")
         if p == path and not overwrite:
