@@ -247,8 +247,8 @@ def make_ksp(A: PETSc.Mat, spec: KSPSpec, prefix: str) -> PETSc.KSP:
             if not _user_set(prefix + name):
                 _push(ksp.handle, prefix + name, value, default=True)
         ksp.setFromOptions()
-    except (PETSc.Error, ValueError) as exc:
-        destroy(ksp)
+    except (PETSc.Error, ValueError, UserError) as exc:
+        destroy(ksp)                                      # and undo what it pushed
         if isinstance(exc, UserError):
             raise
         detail = str(exc).strip().splitlines()
