@@ -79,6 +79,7 @@ class Result:
     dataset_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     wrote: bool = True             # False: the run found its output complete and wrote nothing
+    failure: str = ""              # after writing, the run ends with exit 3 and this message (e.g. unconverged solves)
 
     def say(self, line: str) -> None:
         """Add a report line (printed once, by rank 0, before the 'wrote' line)."""

@@ -75,5 +75,8 @@ def run_case(case: Case, comms: Comms | None = None, output: str | Path = "", qu
         hdf5.write(path, result, attrs, comm)
     if result.wrote:
         rprint(f"wrote {path}", comm=comm)
+    if result.failure:                               # the same on every rank (a collective outcome)
+        from .ksp import SolverDiverged
+        raise SolverDiverged(result.failure, collective=comm.size == MPI.COMM_WORLD.size)
     summary["output"] = str(path)
     return summary

@@ -330,3 +330,14 @@ def test_primed_shared_matrix_gives_each_solution_independent_of_the_order():
     a, b = run([3, 5, 7]), run([7, 2, 5, 3])
     for i in (3, 5, 7):
         assert np.array_equal(a[i][0], b[i][0]) and a[i][1] <= 1e-8
+
+
+def test_unconverged_systems_are_written_then_exit_3(tmp_path):
+    case = tmp_path / "fail.toml"
+    case.write_text(CASE.replace("rtol = 1e-10", "rtol = 1e-10\nmax_it = 30"))
+    out = tmp_path / "fail.h5"
+    proc = run_cli(["run", str(case), "-o", str(out)], timeout=120)
+    assert proc.returncode == 3
+    assert "5 system(s) did not converge (first: sample" in proc.stderr and "DIVERGED_MAX_IT" in proc.stderr
+    with h5py.File(out) as h5:
+        assert h5.attrs["failures"] == 5 and h5["stats/iterations"][...].max() == 30

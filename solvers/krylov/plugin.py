@@ -153,8 +153,8 @@ def run_recycle(case, ctx: RunContext) -> Result:
     out.say(f"total: {res.iterations} iterations, {res.matvecs} matvecs, {res.seconds:.3f} s, "
             f"max rel. residual {res.max_residual:.2e}, {len(res.failures)} not converged")
     if res.failures:
-        out.say(f"warning: {len(res.failures)} system(s) did not converge (first: sample "
-                f"{res.failures[0].index}: {res.failures[0].reason}); raise solver.max_it or change pc_type")
+        out.failure = (f"{len(res.failures)} system(s) did not converge (first: sample {res.failures[0].index}: "
+                       f"{res.failures[0].reason}); raise solver.max_it or change pc_type (-recycle_pc_type)")
     _store(out, family, grid, samples, srt, res, blocks if keep else None)
     return out
 
