@@ -14,7 +14,6 @@ averaged over a batch. Adam, checkpoint every ``checkpoint_every`` steps (resuma
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
-from tqdm import tqdm
 
+from ..io import torch_files
+from ..io.progress import Progress
 from ..parallel import UserError
 from .chebyshev import smooth_torch
 from .model import Architecture, DCDMNet, flops, parameter_count
@@ -38,27 +38,6 @@ class LossNotFinite(UserError):
     """The training loss became NaN or inf: nothing is written as a model; exit code 3."""
 
     exit_code = 3
-
-
-def _load(path: Path) -> dict:
-    """``torch.load`` that cannot run code (``weights_only``: tensors, containers, numbers,
-    strings; plus torch's version string, a ``str`` subclass older cards hold)."""
-    from torch.torch_version import TorchVersion
-
-    with torch.serialization.safe_globals([TorchVersion]):
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict):
-        raise TypeError(f"holds a {type(state).__name__}, not a dict")
-    return state
-
-
-def _why(exc: Exception) -> str:
-    """Why a file did not load, in one line (torch's weights-only refusal without its advice)."""
-    if "Weights only load failed" in str(exc):
-        if "GLOBAL" in str(exc):
-            return "it asks to run Python code or build Python objects; refused, nothing was run"
-        return "not a torch weights file"
-    return f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
 
 
 def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -160,9 +139,9 @@ def train(cfg: TrainConfig, out: str | Path, quiet: bool = False, resume: bool =
     signature = {k: signature[k] for k in ("grid", "architecture", "smoother", "loss", "data")}
     if resume and ckpt.is_file():
         try:
-            state = _load(ckpt)
+            state = torch_files.load(ckpt)
         except Exception as exc:  # noqa: BLE001 - whatever a foreign file makes torch raise
-            raise ValueError(f"{ckpt} is not a training checkpoint ({_why(exc)}); delete it or train "
+            raise ValueError(f"{ckpt} is not a training checkpoint ({torch_files.why_not_loaded(exc)}); delete it or train "
                              "with --restart") from None
         if state.get("signature") != signature:
             raise ValueError(f"checkpoint {ckpt} was written for another configuration; delete it or "
@@ -173,7 +152,7 @@ def train(cfg: TrainConfig, out: str | Path, quiet: bool = False, resume: bool =
         sampler.gen.set_state(state["gen"])
         losses, step, spent = state["losses"], state["step"], state["seconds"]
         log(f"resumed from {ckpt} at step {step}")
-    bar = tqdm(total=cfg.max_steps, initial=step, disable=quiet, desc="train-dcdm", unit="step")
+    bar = Progress(cfg.max_steps, "train-dcdm", quiet=quiet, initial=step, unit="step")
     start = time.perf_counter() - spent
     while step < cfg.max_steps and time.perf_counter() - start < 60 * cfg.max_minutes:
         b, energy = sampler.sample(cfg.batch)
@@ -190,22 +169,21 @@ def train(cfg: TrainConfig, out: str | Path, quiet: bool = False, resume: bool =
         losses.append(loss.item())
         step += 1
         bar.update(1)
-        bar.set_postfix(loss=f"{losses[-1]:.4f}")
+        bar.postfix(loss=f"{losses[-1]:.4f}")
         if step % cfg.checkpoint_every == 0:
-            torch.save({"signature": signature, "net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
+            torch_files.save(ckpt, {"signature": signature, "net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                         "gen": sampler.gen.get_state(), "losses": losses, "step": step,
-                        "seconds": time.perf_counter() - start}, ckpt)
+                        "seconds": time.perf_counter() - start})
             if quiet:
                 log(f"step {step}: loss {sum(losses[-50:]) / len(losses[-50:]):.4f} "
                     f"({time.perf_counter() - start:.0f} s)")
     bar.close()
     card = _card(cfg, net, losses, time.perf_counter() - start, step)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"card": card, "state_dict": net.state_dict()}, out)
-    out.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+    torch_files.save(out, {"card": card, "state_dict": net.state_dict()})
+    torch_files.save_json(out.with_suffix(".json"), card)
     ckpt.unlink(missing_ok=True)
-    log(f"wrote {out} and {out.with_suffix('.json')}: {step} steps, {card['training']['seconds']} s, "
-        f"final loss {card['final_loss']:.4f}")
+    log(f"trained {step} steps in {card['training']['seconds']} s, final loss {card['final_loss']:.4f}; "
+        f"card {out.with_suffix('.json')}")
     return card
 
 
@@ -214,7 +192,7 @@ def load_model(path: str | Path, arch: Architecture | None = None) -> tuple[DCDM
     (or the given ``arch``)."""
     path = Path(path)
     try:
-        state = _load(path)
+        state = torch_files.load(path)
         card = state["card"]
         if card.get("format") != FORMAT:
             raise KeyError("format")
@@ -223,7 +201,7 @@ def load_model(path: str | Path, arch: Architecture | None = None) -> tuple[DCDM
                 and isinstance(file_arch.levels, int) and 1 <= file_arch.levels <= 8):
             raise ValueError(f"architecture {card['architecture']} out of range")
     except Exception as exc:  # noqa: BLE001 - whatever a foreign file makes torch raise; nothing ran
-        raise ValueError(f"{path}: not a DCDM model file ({_why(exc)})") from None
+        raise ValueError(f"{path}: not a DCDM model file ({torch_files.why_not_loaded(exc)})") from None
     if arch is not None and arch != file_arch:
         raise ValueError(f"{path}: architecture {file_arch.asdict()} does not match {arch.asdict()}")
     net = DCDMNet(file_arch)

@@ -24,6 +24,11 @@ class Progress:
         if self.bar is not None and k:
             self.bar.update(k)
 
+    def postfix(self, **values: Any) -> None:
+        """Show ``key=value`` pairs after the bar (e.g. the current loss)."""
+        if self.bar is not None:
+            self.bar.set_postfix(**values)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
