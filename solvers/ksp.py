@@ -269,9 +269,12 @@ def destroy(ksp: PETSc.KSP) -> None:
 def setup(ksp: PETSc.KSP) -> None:
     """``ksp.setUp()``; a combination PETSc cannot do (error 56: e.g. a norm / PC side the type
     does not support; error 92: no factorisation for the matrix type, e.g. ICC on several ranks)
-    raises :class:`UserError` with PETSc's reason, naming the options to change. Collective."""
+    or a Python KSP's ValueError (GCRO-DR with left preconditioning) raises :class:`UserError`
+    with the reason, naming the options to change. Collective."""
     try:
         ksp.setUp()
+    except ValueError as exc:                             # a Python KSP refusing its options
+        raise UserError(f"{exc} (options prefix -{ksp.getOptionsPrefix() or ''})") from None
     except PETSc.Error as exc:
         if exc.ierr not in (_ERR_SUP, _ERR_MISSING_FACTOR):
             raise
