@@ -1,4 +1,5 @@
-"""Schrödinger wells: exact references, FD reference, a short PINN run, orthogonality, bad input,
+"""Schrödinger wells: exact references (stable states on deep wells), bound-state counts, truncation,
+a posteriori bounds, FD reference, short PINN runs, orthogonality, bad input, a wrong state exits 3,
 and the sweep's np=1 vs np=2 equality."""
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from solvers.schrodinger import exact, finite_difference, pinn
-from solvers.schrodinger.potentials import PotentialError, barrier, finite_well, infinite_well, table
+from solvers.schrodinger import bounds, exact, finite_difference, pinn, truncation
+from solvers.schrodinger.plan import StateNotFound, check_nodes, energy_bounds, make_plan
+from solvers.schrodinger.potentials import (PotentialError, barrier, finite_well, finite_well_line, infinite_well,
+                                            pieces, table)
 from solvers.validation import observed_orders
 
 from conftest import run_cli
@@ -58,6 +61,101 @@ def test_exact_states_orthonormal_and_solve_the_equation():
     assert all(tm.count_below(e + 1e-9) == k + 1 for k, e in enumerate(E))   # Sturm count
 
 
+@pytest.mark.parametrize("V0, a, L", [(500.0, 2.5, 12.0), (2000.0, 4.0, 30.0), (20.0, 1.7, 14.0)])
+def test_stable_states_match_closed_form_on_deep_wide_wells(V0, a, L):
+    """Shooting from one wall grew like e^{κ(L - a)} (e^{210} here); the matched null vector does not."""
+    x = np.linspace(-L, L, 20001)
+    psi_line = exact.finite_well_states(x, V0, a)
+    E, psi = exact.box_states(finite_well(V0, a, L), len(psi_line), x)
+    assert np.max(np.abs(E / exact.finite_well_levels(V0, a) - 1)) <= 1e-13
+    assert np.max(np.sqrt(np.trapz((psi - psi_line) ** 2, x, axis=1))) <= 1e-10
+    assert np.max(np.abs(psi).max(axis=1) / np.abs(psi_line).max(axis=1)) <= 1 + 1e-10
+    xq, wq = exact.TransferMatrix(finite_well(V0, a, L)).quadrature(E[-1])
+    assert abs(np.sum(wq * exact.finite_well_states(xq, V0, a)[-1] ** 2) - 1) <= 1e-10   # closed-form norm
+
+
+def test_bound_state_count_equals_the_number_of_roots():
+    rng = np.random.default_rng(7)
+    for _ in range(40):
+        V0, a, c = rng.uniform(0.5, 400), rng.uniform(0.1, 3), rng.uniform(0.2, 2)
+        assert truncation.bound_state_count(finite_well_line(V0, a, c)) == len(exact.finite_well_levels(V0, a, c))
+    # z0 = a √(V0/c) just above / below π: 3 / 2 states
+    assert truncation.bound_state_count(finite_well_line(math.pi ** 2 * 1.0001, 1.0)) == 3
+    assert truncation.bound_state_count(finite_well_line(math.pi ** 2 * 0.9999, 1.0)) == 2
+
+
+def test_pieces_double_and_asymmetric_wells():
+    dw = pieces([[0.5, 2.0, 0.0], [-2.0, -0.5, 0.0]], outside=50.0)
+    assert dw.edges == (-2.0, -0.5, 0.5, 2.0) and dw.values == (50.0, 0.0, 50.0, 0.0, 50.0)
+    n = truncation.bound_state_count(dw)
+    E = truncation.line_levels(dw, n)
+    assert n == 8 and np.all(np.diff(E) > 0)
+    assert 1e-4 < (E[1] - E[0]) / E[0] < 1e-3                          # tunnelling pair
+    box = make_plan(dw, 2, 1e-12).box                                   # FD: an independent reference
+    fd = finite_difference.solve(box, 2, finite_difference.midway_size(box, 4000)).E
+    assert abs((fd[1] - fd[0]) / (E[1] - E[0]) - 1) <= 1e-3
+    asym = pieces([[-1.0, 0.0, 0.0], [0.0, 1.5, 12.0]], outside=40.0)
+    assert not asym.margin_box(1.0).symmetric
+    assert truncation.bound_state_count(asym) == len(truncation.line_levels(asym, truncation.bound_state_count(asym)))
+    with pytest.raises(PotentialError):
+        pieces([[0.0, 1.0, -1.0], [0.5, 2.0, -1.0]])
+
+
+@pytest.mark.parametrize("tol", [1e-6, 1e-9, 1e-12])
+def test_truncation_from_the_decay_length_meets_its_tolerance(tol):
+    line = finite_well_line(20.0, 1.7, 0.5)
+    tr = truncation.truncate(line, 7, tol)                              # all 7 states, the top one shallow
+    E_line = exact.finite_well_levels(20.0, 1.7, 0.5)
+    shift = np.max(np.abs(exact.box_levels(tr.box, 7) - E_line) / E_line)
+    assert shift <= tol and tr.shift <= tol
+    assert tr.margin <= math.log(1 / tol) / 2 * tr.decay_length * 1.25 ** 4      # not much wider than needed
+
+
+def _perturbed_infinite_well(delta: float, k: int):
+    """ψ = sin((k+1)πx) + δ sin((k+3)πx) on [0, 1]: ρ and ε in closed form."""
+    lam = (np.arange(1, 8) * np.pi) ** 2
+    c = np.zeros(7)
+    c[k], c[k + 2] = 1.0, delta
+    rho = np.sum(c ** 2 * lam) / np.sum(c ** 2)
+    eps = math.sqrt(np.sum(c ** 2 * (lam - rho) ** 2) / np.sum(c ** 2))
+    return rho, eps, lam
+
+
+@pytest.mark.parametrize("delta", [1e-1, 1e-3, 1e-6])
+def test_kato_temple_and_weinstein_contain_the_eigenvalue(delta):
+    rhos, epss = [], []
+    for k in range(3):
+        rho, eps, lam = _perturbed_infinite_well(delta, k)
+        rhos.append(rho)
+        epss.append(eps)
+    lo, hi = bounds.state_bounds(np.array(rhos), np.array(epss))
+    assert np.all(lo <= lam[:3]) and np.all(lam[:3] <= hi)
+    assert np.all(hi - lo <= 2 * np.array(epss))                         # never wider than Weinstein
+    if delta <= 1e-3:                                                    # quadratic: ε²/gap << ε
+        assert hi[1] - lo[1] <= 1e-2 * epss[1]
+
+
+SHORT = pinn.PINNConfig(ritz_epochs=300, adam_epochs=100, lbfgs_rounds=1, lbfgs_iters=60, width=16, seed=3)
+
+
+def test_short_pinn_bounds_hold_on_a_line_well():
+    """Ground state of a finite well on the line, box from the decay length, bound from the residual."""
+    plan = make_plan(finite_well_line(30.0, 0.5), 1, 1e-6)
+    x = np.linspace(plan.box.lo, plan.box.hi, 201)
+    states = pinn.solve(plan.box, 1, SHORT, x)
+    lo, hi = energy_bounds(plan, states)
+    E = exact.box_levels(plan.box, 1)[0]
+    assert lo[0] <= E <= hi[0] and states[0].nodes == 0
+    assert abs(states[0].E / exact.finite_well_levels(30.0, 0.5)[0] - 1) <= 1e-3
+
+
+def test_wrong_node_count_is_an_exit_3_error():
+    s = pinn.StateResult(1, 10.0, np.zeros(3), np.zeros(3), 0, 0.0)
+    with pytest.raises(StateNotFound) as exc:
+        check_nodes([pinn.StateResult(0, 1.0, np.zeros(3), np.zeros(3), 0, 0.0), s], 3, np.array([1.0, 4.0, 9.0]))
+    assert exc.value.exit_code == 3 and "state 1" in str(exc.value) and "0 node" in str(exc.value)
+
+
 def test_fd_reference_is_second_order_with_jump_midway():
     pot = finite_well(50.0, 0.5, 2.0)
     E = exact.box_levels(pot, 3)
@@ -71,9 +169,6 @@ def test_fd_reference_is_second_order_with_jump_midway():
     _, slope = observed_orders(hs, errs)
     assert abs(slope - 2.0) <= 0.1
     assert abs(finite_difference.solve(infinite_well(), 1, 1000).E[0] / np.pi ** 2 - 1) <= 1e-6
-
-
-SHORT = pinn.PINNConfig(ritz_epochs=300, adam_epochs=100, lbfgs_rounds=1, lbfgs_iters=60, width=16, seed=3)
 
 
 def test_short_pinn_infinite_well_ground_state():
@@ -123,6 +218,10 @@ def test_bad_potentials_raise_with_the_key(make, key):
     ('type = "infinite_well"\nL = inf', "potential.L"),
     ('type = "finite_well"\nV0 = 50.0\nLbox = 2.0', "potential.a"),
     ('type = "infinite_well"\nL = 1.0\nV0 = 3.0', "potential.V0"),
+    ('type = "infinite_well"\nL = 1.0\n[states]\nn = "all"', "states.n"),
+    ('type = "finite_well"\nV0 = 20.0\na = 0.5\n[states]\nn = 4', "states.n"),
+    ('type = "pieces"\nintervals = [[0.0, 1.0, 5.0], [0.5, 2.0, 5.0]]', "potential.intervals"),
+    ('type = "pieces"\nintervals = [[0.0, 1.0]]', "potential.intervals[0]"),
 ])
 def test_bad_case_files_exit_2_naming_the_key(tmp_path, body, path):
     case = tmp_path / "bad.toml"
@@ -130,6 +229,18 @@ def test_bad_case_files_exit_2_naming_the_key(tmp_path, body, path):
     proc = run_cli(["run", str(case)])
     assert proc.returncode == 2, proc.stderr
     assert path in proc.stderr
+    assert not (tmp_path / "o.h5").exists()
+
+
+def test_wrong_state_exits_3_and_writes_nothing(tmp_path):
+    """Without orthogonality (w_orth ~ 0) state 1 falls back onto the ground state: 0 nodes."""
+    case = tmp_path / "wrong.toml"
+    case.write_text('[case]\nkind = "schrodinger"\n[potential]\ntype = "infinite_well"\nL = 1.0\n'
+                    '[states]\nn = 2\npoints = 101\n[pinn]\nritz_epochs = 200\nadam_epochs = 0\nlbfgs_rounds = 0\n'
+                    'ritz_polish = 0\nwidth = 8\nparity = "off"\nw_orth = 1e-12\n')
+    proc = run_cli(["run", str(case), "-o", str(tmp_path / "o.h5")])
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "state 1 not found" in proc.stderr and "0 node(s)" in proc.stderr
     assert not (tmp_path / "o.h5").exists()
 
 

@@ -1,10 +1,16 @@
-"""Exact references: infinite-well levels, the finite-well transcendental equations, and the
-transfer-matrix shooting solution for any piecewise-constant V in a box (validation.md).
+"""Exact references: infinite-well levels, the finite-well transcendental equations, the harmonic
+oscillator, and a stable closed-form solution for any piecewise-constant V in a box (validation.md).
 
 Inside a region of constant V the solution of -c ψ'' + (V - E) ψ = 0 is a combination of
-cos/sin (E > V), cosh/sinh (E < V) or 1/x (E = V), so ψ(x; E) is known in closed form; the
-eigenvalues are the roots of ψ(x_b; E) = 0 (brentq, ~1e-15), bracketed by the Sturm count
-(the number of zeros of ψ(·; E) in (x_a, x_b) equals the number of eigenvalues below E).
+cos/sin (E > V), cosh/sinh or e^{∓κx} (E < V), or 1/x (E = V), so ψ(x; E) is known in closed form.
+Levels: the eigenvalues are the roots of ψ(x_b; E) = 0 for the solution shot from x_a (brentq,
+~1e-15), bracketed by the Sturm count (zeros of ψ(·; E) in (x_a, x_b) = eigenvalues below E).
+States: shooting from one wall through a forbidden region multiplies any error by e^{κ w}
+(e^54 on deep, wide wells), so ψ is instead taken as the null vector of the global matching system:
+in each region ψ = a u₁ + b u₂ with two basis solutions bounded by ~1 on that region (decaying
+exponentials from either edge when κ w is large), and the rows ψ(x_a) = 0, ψ(x_b) = 0 and
+continuity of ψ, ψ' at every interface. The null vector (smallest right singular vector, SVD) has
+no exponentially large entries, so |ψ| and its error stay at rounding level at any depth and width.
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import math
 
 import numpy as np
 from scipy.optimize import brentq
+from scipy.special import eval_hermite, gammaln
 
 from .potentials import Potential
 
@@ -26,6 +33,22 @@ def infinite_well_states(x: np.ndarray, n: int, L: float = 1.0, x0: float = 0.0)
     """ψ_k = √(2/L) sin(k π (x - x0) / L), k = 1..n; shape (n, len(x))."""
     k = np.arange(1, n + 1)[:, None]
     return np.sqrt(2.0 / L) * np.sin(k * np.pi * (np.asarray(x)[None, :] - x0) / L)
+
+
+def harmonic_levels(n: int, omega: float) -> np.ndarray:
+    """E_k = (k + 1/2) ω for -c ψ'' + ω² x²/(4c) ψ (ħ = 1, m = 1/(2c)), k = 0..n-1."""
+    return (np.arange(n) + 0.5) * omega
+
+
+def harmonic_states(x: np.ndarray, n: int, omega: float, c: float = 1.0) -> np.ndarray:
+    """Hermite functions ψ_k = (ξ₀² / π)^{1/4} H_k(ξ₀ x) e^{-ξ₀² x²/2} / √(2^k k!), ξ₀ = √(ω / 2c)."""
+    xi0 = math.sqrt(omega / (2 * c))
+    xi = xi0 * np.asarray(x, float)
+    out = []
+    for k in range(n):
+        log_norm = 0.5 * math.log(xi0) - 0.25 * math.log(math.pi) - 0.5 * (k * math.log(2) + gammaln(k + 1))
+        out.append(eval_hermite(k, xi) * np.exp(log_norm - 0.5 * xi * xi))
+    return np.stack(out) * first_lobe_signs(np.stack(out))[:, None]
 
 
 def finite_well_levels(V0: float, a: float, c: float = 1.0, n: int | None = None) -> np.ndarray:
@@ -50,15 +73,44 @@ def finite_well_levels(V0: float, a: float, c: float = 1.0, n: int | None = None
     return c * (np.asarray(roots) / a) ** 2
 
 
+def finite_well_states(x: np.ndarray, V0: float, a: float, c: float = 1.0, n: int | None = None) -> np.ndarray:
+    """The finite well's bound states on the whole line in closed form (first lobe positive).
+
+    Even: cos(kx) inside, cos(ka) e^{-κ(|x| - a)} outside; odd: sin(kx), sgn(x) sin(ka) e^{-κ(|x| - a)};
+    ∫ψ² = a ± sin(2ka)/(2k) + (cos² or sin²)(ka)/κ, k = √(E/c), κ = √((V0 - E)/c).
+    """
+    x = np.asarray(x, float)
+    out = []
+    for m, E in enumerate(finite_well_levels(V0, a, c, n)):
+        k, kappa = math.sqrt(E / c), math.sqrt((V0 - E) / c)
+        inner, edge = (np.cos(k * x), math.cos(k * a)) if m % 2 == 0 else (np.sin(k * x), math.sin(k * a))
+        outer = edge * np.exp(-kappa * (np.abs(x) - a)) * (np.sign(x) if m % 2 else 1.0)
+        norm2 = a + (1 if m % 2 == 0 else -1) * math.sin(2 * k * a) / (2 * k) + edge * edge / kappa
+        out.append(np.where(np.abs(x) <= a, inner, outer) / math.sqrt(norm2))
+    psi = np.stack(out)
+    return psi * first_lobe_signs(psi)[:, None]
+
+
+def first_lobe_signs(psi: np.ndarray, rel: float = 1e-3) -> np.ndarray:
+    """±1 per row so that ψ is positive at the first point where |ψ| exceeds rel·max|ψ|."""
+    psi = np.atleast_2d(psi)
+    out = []
+    for p in psi:
+        big = np.flatnonzero(np.abs(p) > rel * np.max(np.abs(p)))
+        out.append(1.0 if p[big[0]] > 0 else -1.0)
+    return np.array(out)
+
+
 def _propagate(k2: float, w: float, psi: float, dpsi: float) -> tuple[float, float]:
-    """(ψ, ψ') after a distance w of ψ'' = -k2 ψ."""
+    """(ψ, ψ') after a distance w of ψ'' = -k2 ψ, divided by e^{κw} when k2 = -κ² < 0 (no overflow)."""
     if k2 > 0:
         k = math.sqrt(k2)
         cs, sn = math.cos(k * w), math.sin(k * w)
         return psi * cs + dpsi * sn / k, -psi * k * sn + dpsi * cs
     if k2 < 0:
         q = math.sqrt(-k2)
-        ch, sh = math.cosh(q * w), math.sinh(q * w)
+        damp = math.exp(-2 * q * w)
+        ch, sh = 0.5 * (1 + damp), 0.5 * (1 - damp)
         return psi * ch + dpsi * sh / q, psi * q * sh + dpsi * ch
     return psi + dpsi * w, dpsi
 
@@ -74,14 +126,41 @@ def _zeros_in(k2: float, w: float, psi: float, dpsi: float) -> int:
     return int(end == 0.0 or (end < 0) != start_negative)
 
 
+def basis(k2: float, l: float, r: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two solutions of ψ'' = -k2 ψ on [l, r], bounded by cosh 1 there: values and slopes, (2, len(x)).
+
+    s = x - (l + r)/2, h = (r - l)/2. k2 = k² ≥ 0: cos(ks) and sin(ks) (kh ≥ 1) or (s/h) sinc(ks/π);
+    k2 = -κ² < 0: cosh(κs), sinh(κs)/(κh) (κh ≤ 1) or e^{-κ(x - l)}, e^{-κ(r - x)} (κh > 1).
+    """
+    x = np.asarray(x, float)
+    h, s = 0.5 * (r - l), x - 0.5 * (l + r)
+    if k2 >= 0:
+        k = math.sqrt(k2)
+        u1, d1 = np.cos(k * s), -k * np.sin(k * s)
+        if k * h >= 1:
+            u2, d2 = np.sin(k * s), k * np.cos(k * s)
+        else:
+            u2, d2 = (s / h) * np.sinc(k * s / math.pi), np.cos(k * s) / h
+    else:
+        q = math.sqrt(-k2)
+        if q * h <= 1:
+            u1, d1 = np.cosh(q * s), q * np.sinh(q * s)
+            u2, d2 = np.sinh(q * s) / (q * h), np.cosh(q * s) / h
+        else:
+            u1, u2 = np.exp(-q * (x - l)), np.exp(-q * (r - x))
+            d1, d2 = -q * u1, q * u2
+    return np.stack([u1, u2]), np.stack([d1, d2])
+
+
 class TransferMatrix:
-    """Closed-form ψ(x; E) for a piecewise-constant ``Potential``, with ψ(x_a) = 0, ψ'(x_a) = 1."""
+    """Closed-form ψ(x; E) for a piecewise-constant ``Potential`` in a box (module docstring)."""
 
     def __init__(self, pot: Potential):
         self.pot = pot.merged()
 
     def shoot(self, E: float) -> tuple[float, int]:
-        """ψ(x_b; E) (scaled by a positive factor) and the number of zeros of ψ in (x_a, x_b)."""
+        """ψ(x_b; E) (scaled by a positive factor) of the solution with ψ(x_a) = 0, ψ'(x_a) = 1, and the
+        number of its zeros in (x_a, x_b)."""
         psi, dpsi, zeros = 0.0, 1.0, 0
         for (l, rr, v) in self.pot.regions:
             k2 = (E - v) / self.pot.c
@@ -119,22 +198,53 @@ class TransferMatrix:
     def levels(self, n: int) -> np.ndarray:
         return np.array([self.level(k) for k in range(n)])
 
-    def state(self, E: float, x: np.ndarray) -> np.ndarray:
-        """ψ(x; E) normalised to ∫ψ² = 1 (Gauss-Legendre per region) with ψ'(x_a) > 0."""
+    def coefficients(self, E: float) -> np.ndarray:
+        """(a_r, b_r) of ψ = a_r u₁ + b_r u₂ in every region r (``basis``): the null vector of the
+        matching system (walls, continuity of ψ and ψ'), each row scaled to unit max; shape (R, 2)."""
+        regions = self.pot.regions
+        R = len(regions)
+        M = np.zeros((2 * R, 2 * R))
+        k2 = [(E - v) / self.pot.c for (_, _, v) in regions]
+        M[0, 0:2] = basis(k2[0], regions[0][0], regions[0][1], np.array([regions[0][0]]))[0][:, 0]
+        for j in range(R - 1):
+            xj = np.array([regions[j][1]])
+            uL, dL = basis(k2[j], regions[j][0], regions[j][1], xj)
+            uR, dR = basis(k2[j + 1], regions[j + 1][0], regions[j + 1][1], xj)
+            M[1 + 2 * j, 2 * j:2 * j + 4] = np.r_[uL[:, 0], -uR[:, 0]]
+            M[2 + 2 * j, 2 * j:2 * j + 4] = np.r_[dL[:, 0], -dR[:, 0]]
+        M[-1, -2:] = basis(k2[-1], regions[-1][0], regions[-1][1], np.array([regions[-1][1]]))[0][:, 0]
+        M /= np.max(np.abs(M), axis=1, keepdims=True)
+        return np.linalg.svd(M)[2][-1].reshape(R, 2)
+
+    def _values(self, E: float, coef: np.ndarray, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, float)
         out = np.zeros_like(x)
-        norm2 = 0.0
-        gx, gw = np.polynomial.legendre.leggauss(80)
-        psi, dpsi = 0.0, 1.0
-        for (l, r, v) in self.pot.regions:
-            k2 = (E - v) / self.pot.c
+        for (l, r, v), ab in zip(self.pot.regions, coef):
             mask = (x >= l) & (x <= r)
-            out[mask] = [_propagate(k2, s, psi, dpsi)[0] for s in x[mask] - l]
-            s = 0.5 * (r - l) * (gx + 1)
-            vals = np.array([_propagate(k2, si, psi, dpsi)[0] for si in s])
-            norm2 += 0.5 * (r - l) * float(np.sum(gw * vals ** 2))
-            psi, dpsi = _propagate(k2, r - l, psi, dpsi)
-        return out / math.sqrt(norm2)
+            if mask.any():
+                out[mask] = ab @ basis((E - v) / self.pot.c, l, r, x[mask])[0]
+        return out
+
+    def quadrature(self, E: float) -> tuple[np.ndarray, np.ndarray]:
+        """Composite 20-point Gauss-Legendre nodes and weights for ψ² at energy E, ordered in x: per
+        region, panels no wider than 1/√|k2| (one oscillation or e-fold of ψ)."""
+        gx, gw = np.polynomial.legendre.leggauss(20)
+        xs, ws = [], []
+        for (l, r, v) in self.pot.regions:
+            panels = 1 + int(math.ceil(math.sqrt(abs(E - v) / self.pot.c) * (r - l)))
+            edges = np.linspace(l, r, panels + 1)
+            half = 0.5 * np.diff(edges)[:, None]
+            xs.append((edges[:-1, None] + half * (gx + 1)).ravel())
+            ws.append((half * gw).ravel())
+        return np.concatenate(xs), np.concatenate(ws)
+
+    def state(self, E: float, x: np.ndarray) -> np.ndarray:
+        """ψ(x; E) with ∫ψ² = 1 (Gauss-Legendre per region), first lobe positive (``first_lobe_signs``)."""
+        coef = self.coefficients(E)
+        xq, wq = self.quadrature(E)
+        psi_q = self._values(E, coef, xq)
+        scale = first_lobe_signs(psi_q)[0] / math.sqrt(float(np.sum(wq * psi_q ** 2)))
+        return scale * self._values(E, coef, x)
 
 
 def box_levels(pot: Potential, n: int) -> np.ndarray:
@@ -143,7 +253,7 @@ def box_levels(pot: Potential, n: int) -> np.ndarray:
 
 
 def box_states(pot: Potential, n: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(E_k, ψ_k(x)) for k < n, each ψ normalised with ψ'(x_a) > 0."""
+    """(E_k, ψ_k(x)) for k < n, each ψ normalised with its first lobe positive."""
     tm = TransferMatrix(pot)
     E = tm.levels(n)
     return E, np.stack([tm.state(e, x) for e in E])

@@ -34,38 +34,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .config import PINNConfig
+from .exact import first_lobe_signs
 from .potentials import Potential
 
 DTYPE = torch.float64
-
-
-@dataclass
-class PINNConfig:
-    """Hyperparameters (the ``[pinn]`` table of a case file)."""
-
-    networks: str = "per_region"       # "per_region" | "single"
-    parity: str = "auto"               # "auto" (when V is symmetric) | "on" | "off"
-    width: int = 24
-    depth: int = 2
-    activation: str = "tanh"           # "tanh" | "sin"
-    collocation: int = 96              # residual points per region, resampled every epoch
-    quadrature: int = 64               # Gauss-Legendre points per region (R, norm, orthogonality)
-    ritz_epochs: int = 1000
-    adam_epochs: int = 1000
-    lr_ritz: float = 1e-2              # network learning rate, Ritz phase (Adam)
-    lr: float = 1e-3                   # network learning rate, PINN phase (Adam)
-    lr_energy: float = 1e-3            # learning rate of E / S, PINN phase (Adam)
-    lr_decay: float = 0.1              # each Adam phase decays its rates exponentially by this factor
-    lbfgs_rounds: int = 4              # L-BFGS rounds on Gauss-Legendre points, a new rule each round
-    lbfgs_iters: int = 150
-    w_norm: float = 1.0
-    w_orth: float = 10.0
-    w_ritz: float = 0.1                # Rayleigh-quotient term kept in the PINN loss (0: pure PINN)
-    seed: int = 0
-    tails: str = "auto"                # "auto": exponential factor in the outer regions with V > min V | "off"
-    ritz_polish: int = 150             # final L-BFGS iterations on the Ritz loss (0: none)
-    energy: str = "rayleigh"           # reported E: "rayleigh" (quotient of the final ψ) | "trained"
-    energy_quadrature: int = 200       # Gauss-Legendre points per V-region for the final quotient
 
 
 @dataclass
@@ -78,9 +51,11 @@ class StateResult:
     psi: np.ndarray
     nodes: int                                     # sign changes of ψ inside the box
     seconds: float
-    history: dict = field(default_factory=dict)    # "loss", "E" per epoch / L-BFGS evaluation; "phase"
+    history: dict = field(default_factory=dict)    # per epoch / L-BFGS evaluation: "loss", "E" (R[ψ] in the
+                                                   # Ritz phases, the trained E in the PINN phases), "phase"
     E_trained: float = float("nan")                # the trained scalar E of the PINN phases
     E_rayleigh: float = float("nan")               # Rayleigh quotient of the final ψ (high-order GL)
+    residual: float = float("nan")                 # ε = ‖(H - ρ)ψ‖/‖ψ‖, ρ = E_rayleigh (bounds.py)
 
 
 class MLP(torch.nn.Module):
@@ -260,7 +235,10 @@ class EigenLoss:
         return out
 
     def ritz(self) -> torch.Tensor:
-        return self.rayleigh_quotient() / self.S + self.constraints()
+        """R[ψ]/S + constraints; keeps R[ψ] as ``last_quotient`` (training history)."""
+        rq = self.rayleigh_quotient()
+        self.last_quotient = rq.item()
+        return rq / self.S + self.constraints()
 
     def pinn(self, E: torch.Tensor) -> torch.Tensor:
         c = self.model.pot.c
@@ -275,21 +253,24 @@ class EigenLoss:
         return loss
 
 
-def rayleigh_energy(model: TrialFunction, m: int) -> float:
-    """R[ψ] = ∫(c ψ'² + V ψ²) / ∫ψ² of the trained ψ with m Gauss-Legendre points per V-region.
+def rayleigh_residual(model: TrialFunction, m: int) -> tuple[float, float]:
+    """ρ = R[ψ] = ∫(c ψ'² + V ψ²)/∫ψ² and ε = ‖-c ψ'' + (V - ρ) ψ‖/‖ψ‖ of the trained ψ, with m
+    Gauss-Legendre points per V-region.
 
     ψ is C¹ with ψ(x_a) = ψ(x_b) = 0 and smooth inside each region, so this per-region rule is exact
-    to rounding for m large; R is stationary at eigenfunctions: its error is quadratic in ψ's error.
+    to rounding for m large; R is stationary at eigenfunctions (error quadratic in ψ's error), and
+    (ρ, ε) give the a posteriori bounds of ``bounds.py``.
     """
     gx, gw = np.polynomial.legendre.leggauss(m)
-    num = den = 0.0
+    parts = []
     for i, (l, r, v) in enumerate(model.vregions):
         x = torch.tensor(l + 0.5 * (r - l) * (gx + 1), dtype=DTYPE)
-        w = torch.tensor(0.5 * (r - l) * gw, dtype=DTYPE)
-        psi, d1, _ = _derivatives(model, x, model.net_of[i])
-        num += float(torch.sum(w * (model.pot.c * d1 ** 2 + v * psi ** 2)).detach())
-        den += float(torch.sum(w * psi ** 2).detach())
-    return num / den
+        psi, d1, d2 = (t.detach().numpy() for t in _derivatives(model, x, model.net_of[i]))
+        parts.append((0.5 * (r - l) * gw, v, psi, d1, d2))
+    den = sum(float(np.sum(w * psi ** 2)) for (w, _, psi, _, _) in parts)
+    rho = sum(float(np.sum(w * (model.pot.c * d1 ** 2 + v * psi ** 2))) for (w, v, psi, d1, _) in parts) / den
+    res2 = sum(float(np.sum(w * (-model.pot.c * d2 + (v - rho) * psi) ** 2)) for (w, v, psi, _, d2) in parts)
+    return rho, math.sqrt(res2 / den)
 
 
 def _adam(params: list, epochs: int, cfg: PINNConfig, step, bar) -> None:
@@ -326,7 +307,7 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
     def ritz_step():
         loss = loss_fn.ritz()
         hist["loss"].append(loss.item())
-        hist["E"].append(float("nan"))
+        hist["E"].append(loss_fn.last_quotient)
         hist["phase"].append(0)
         return loss
 
@@ -362,7 +343,6 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
         if bar:
             bar.update()
     if cfg.ritz_polish > 0:
-        E_trained = e.item() * loss_fn.S
         opt = torch.optim.LBFGS(list(model.parameters()), lr=1.0, max_iter=cfg.ritz_polish, history_size=50,
                                 tolerance_grad=1e-14, tolerance_change=1e-16, line_search_fn="strong_wolfe")
 
@@ -370,7 +350,7 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
             opt.zero_grad()
             loss = loss_fn.ritz()
             hist["loss"].append(loss.item())
-            hist["E"].append(E_trained)
+            hist["E"].append(loss_fn.last_quotient)
             hist["phase"].append(3)
             loss.backward()
             return loss
@@ -382,20 +362,14 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
         psi_q, w = loss_fn.quadrature_values()
         norm = float(torch.sqrt(torch.sum(w * psi_q ** 2)))
         psi = evaluate(model, x_out) / norm
-        sign = first_lobe_sign(psi)
+        sign = float(first_lobe_signs(psi)[0])
     psi *= sign
     hist_np = {k: np.asarray(v, float) for k, v in hist.items()}
     E_trained = e.item() * loss_fn.S
-    E_rq = rayleigh_energy(model, cfg.energy_quadrature)
+    E_rq, eps = rayleigh_residual(model, cfg.energy_quadrature)
     result = StateResult(n, E_rq if cfg.energy == "rayleigh" else E_trained, np.asarray(x_out, float), psi,
-                         count_nodes(psi), time.perf_counter() - t0, hist_np, E_trained, E_rq)
+                         count_nodes(psi), time.perf_counter() - t0, hist_np, E_trained, E_rq, eps)
     return result, (psi_q * (sign / norm)).detach()
-
-
-def first_lobe_sign(psi: np.ndarray, rel: float = 1e-3) -> float:
-    """+1 or -1 so that ψ is positive at the first point where |ψ| exceeds rel·max|ψ| (ψ'(x_a) > 0)."""
-    big = np.flatnonzero(np.abs(psi) > rel * np.max(np.abs(psi)))
-    return 1.0 if psi[big[0]] > 0 else -1.0
 
 
 def count_nodes(psi: np.ndarray, rel: float = 1e-3) -> int:
@@ -418,11 +392,15 @@ def evaluate(model: TrialFunction, x: np.ndarray) -> np.ndarray:
 
 def solve(pot: Potential, n_states: int, cfg: PINNConfig, x_out: np.ndarray,
           progress: bool = False) -> list[StateResult]:
-    """States 0..n_states-1 in turn, each kept orthogonal to the states already found (Jin et al.)."""
+    """States 0..n_states-1 in turn, each kept orthogonal to the states already found (Jin et al.).
+    Stops after the first state whose node count is not its index (Sturm: that is not state n; the
+    states after it would be trained against a wrong one): the caller sees fewer states than asked."""
     previous: list[torch.Tensor] = []
     out = []
     for n in range(n_states):
         res, q = train_state(pot, n, cfg, previous, x_out, progress)
         previous.append(q)
         out.append(res)
+        if res.nodes != n:
+            break
     return out

@@ -1,22 +1,22 @@
-"""Registers the ``schrodinger`` and ``schrodinger_sweep`` case kinds and the Schrödinger validations."""
+"""Registers the ``schrodinger`` and ``schrodinger_sweep`` case kinds. torch is imported by the runs
+only (reading a case, ``schema`` and ``info`` never import it)."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .. import output
-from ..case import CaseError, Choice, Float, Int, List, Str, Table
-from ..parallel import UserError, rprint
+from ..case import CaseError, Choice, Float, Int, List, Spec, Str, Table
+from ..parallel import rprint
 from ..registry import RunContext, runner
-from . import exact, finite_difference, pinn
-from . import validation  # noqa: F401  (registers the checks)
+from ..result import Result
+from . import exact, finite_difference
+from .config import PINNConfig
+from .plan import Plan, check_nodes, count_states, energy_bounds, make_plan
 from .potentials import KINDS, OPTIONAL, PotentialError, from_params
 
-_DEFAULTS = pinn.PINNConfig()
+_DEFAULTS = PINNConfig()
 
 
 def _check_potential(p: dict, path: str) -> None:
@@ -27,19 +27,24 @@ def _check_potential(p: dict, path: str) -> None:
 
 
 POTENTIAL = Table({
-    "type": Choice(tuple(KINDS), doc="infinite_well on [0, L]; finite_well (V0 for a < |x| < Lbox); "
-                                     "barrier (height, width, centre) inside [0, L]; table (edges, values)"),
+    "type": Choice(tuple(KINDS), doc="infinite_well on [0, L]; finite_well (V0 for |x| > a; on the whole line, "
+                                     "or walls at ±Lbox); barrier (height, width, centre) inside [0, L]; "
+                                     "table (edges, values; walls at the ends); pieces (intervals, outside; whole line)"),
     "c": Float(default=1.0, positive=True, doc="-c ψ'' + V ψ = E ψ (c = 1: E = π² on [0, 1]; c = 1/2: Jin et al.)"),
     "L": Float(default=None, positive=True, doc="well width (infinite_well, barrier)"),
     "V0": Float(default=None, doc="finite_well: depth (> 0)"),
     "a": Float(default=None, doc="finite_well: half-width (0 < a < Lbox)"),
-    "Lbox": Float(default=None, positive=True, doc="finite_well: box half-width (walls at ±Lbox)"),
+    "Lbox": Float(default=None, positive=True, doc="finite_well: box half-width (walls at ±Lbox; default: "
+                                                   "the whole line, box chosen from [box] tolerance)"),
     "height": Float(default=None, doc="barrier: height (> 0)"),
     "width": Float(default=None, doc="barrier: width (> 0)"),
     "center": Float(default=None, doc="barrier: centre (default L/2)"),
     "edges": List(Float(), default=None, min_len=2, doc="table: increasing interval edges (walls at the ends)"),
     "values": List(Float(), default=None, min_len=1, doc="table: V on each interval"),
-}, validate=_check_potential, doc="piecewise-constant V(x) with infinite walls at the box ends")
+    "intervals": List(List(Float(), min_len=3, max_len=3), default=None, min_len=1,
+                      doc="pieces: [[x0, x1, height], ...] (not overlapping), V = outside elsewhere on the line"),
+    "outside": Float(default=None, doc="pieces: V outside the intervals (default 0)"),
+}, validate=_check_potential, doc="piecewise-constant V(x): with infinite walls at the box ends, or on the whole line")
 
 PINN = Table({
     "networks": Choice(("per_region", "single"), default=_DEFAULTS.networks,
@@ -73,34 +78,78 @@ PINN = Table({
     "threads": Int(default=1, min=1, doc="torch threads (pinned: results do not depend on the rank count)"),
 }, doc="network and training hyperparameters").optional()
 
+
+
+class StateCount(Spec):
+    """A positive integer or the string "all" (every bound state of a potential on the whole line)."""
+
+    def __init__(self, default: Any, doc: str = ""):
+        self.default, self.doc = default, doc
+
+    def check(self, value: Any, path: str) -> int | str:
+        if value == "all":
+            return value
+        return Int(min=1).check(value, path)
+
+    def describe(self) -> str:
+        return 'positive integer or "all"'
+
+
 STATES = Table({
-    "n": Int(default=3, min=1, max=12, doc="states to train (0 = ground state)"),
+    "n": StateCount(default=3, doc='states to train (0 = ground state), or "all" bound states'),
     "points": Int(default=401, min=3, doc="output grid points (walls included)"),
 }).optional()
+
+BOX = Table({
+    "tolerance": Float(default=1e-9, positive=True, max=1e-2,
+                       doc="largest relative shift of the requested levels by the box walls (line potentials)"),
+    "margin": Float(default=None, positive=True,
+                    doc="box walls this far beyond the outermost edges (default: from the decay length)"),
+}, doc="truncation of a potential on the whole line").optional()
 
 REFERENCE = Table({
     "fd_nodes": Int(default=2000, min=10, doc="interior nodes of the finite-difference reference"),
 }).optional()
 
-SCHEMA = Table({"potential": POTENTIAL, "states": STATES, "pinn": PINN, "reference": REFERENCE})
+
+def _check_case(sections: dict, path: str) -> None:
+    """Impossible state requests are input errors (exit 2), found before any work."""
+    pot = from_params(sections["potential"])
+    try:
+        count_states(pot, sections["states"]["n"])
+    except ValueError as exc:
+        raise CaseError("states.n", str(exc)) from None
+
+
+SCHEMA = Table({"potential": POTENTIAL, "states": STATES, "box": BOX, "pinn": PINN, "reference": REFERENCE},
+               validate=_check_case)
 
 
 def _check_sweep(sections: dict, path: str) -> None:
     sw, pot = sections["sweep"], sections["potential"]
     key = sw["parameter"]
     allowed = KINDS[pot["type"]][1] + OPTIONAL[pot["type"]] + ("c",)
-    if key not in allowed or key in ("edges", "values"):
+    scalar = [k for k in allowed if k not in ("edges", "values", "intervals")]
+    if key not in scalar:
         raise CaseError("sweep.parameter", f"{key!r} is not a scalar parameter of type {pot['type']!r} "
-                                           f"(choose from {', '.join(k for k in allowed if k not in ('edges', 'values'))})")
+                                           f"(choose from {', '.join(scalar)})")
+    counts = []
     for i, v in enumerate(sw["values"]):
         try:
-            from_params(dict(pot, **{key: v}))
+            p = from_params(dict(pot, **{key: v}))
+            counts.append(count_states(p, sections["states"]["n"])[0])
         except PotentialError as exc:
             raise CaseError(f"sweep.values[{i}]", f"{key} = {v}: {exc.message}") from None
+        except ValueError as exc:
+            raise CaseError(f"sweep.values[{i}]", f"{key} = {v}: {exc}") from None
+    if len(set(counts)) > 1:
+        raise CaseError("states.n", f"'all' gives different numbers of bound states over the sweep "
+                                    f"({min(counts)} to {max(counts)}): one dataset needs one count; "
+                                    f"ask for states.n = {min(counts)}")
 
 
 SWEEP_SCHEMA = Table({
-    "potential": POTENTIAL, "states": STATES, "pinn": PINN,
+    "potential": POTENTIAL, "states": STATES, "box": BOX, "pinn": PINN,
     "sweep": Table({
         "parameter": Str(doc="the [potential] key to vary, e.g. 'V0' or 'height'"),
         "values": List(Float(), min_len=1, doc="its values (one training task each)"),
@@ -108,13 +157,13 @@ SWEEP_SCHEMA = Table({
 }, validate=_check_sweep)
 
 
-def config(section: dict) -> pinn.PINNConfig:
-    return pinn.PINNConfig(**{k: v for k, v in section.items() if k != "threads"})
+def config(section: dict) -> PINNConfig:
+    return PINNConfig(**{k: v for k, v in section.items() if k != "threads"})
 
 
-def _pin_threads(n: int) -> None:
-    import torch
-    torch.set_num_threads(n)
+def case_plan(case) -> Plan:
+    return make_plan(from_params(case["potential"]), case["states"]["n"], case["box"]["tolerance"],
+                     case["box"]["margin"])
 
 
 def sign_aligned_l2(psi: np.ndarray, ref: np.ndarray, x: np.ndarray) -> float:
@@ -122,101 +171,98 @@ def sign_aligned_l2(psi: np.ndarray, ref: np.ndarray, x: np.ndarray) -> float:
     return float(min(np.sqrt(np.trapz((s * psi - ref) ** 2, x)) for s in (1.0, -1.0)))
 
 
-@runner("schrodinger", SCHEMA, doc="PINN eigenstates of -c ψ'' + V ψ = E ψ in a box vs exact and FD references")
-def run_schrodinger(case, ctx: RunContext) -> dict:
-    """Train the first n states on rank 0 (sequential by nature), print them next to the references."""
+@runner("schrodinger", SCHEMA, doc="PINN eigenstates of -c ψ'' + V ψ = E ψ with error bounds, vs exact and FD references")
+def run_schrodinger(case, ctx: RunContext) -> Result:
+    """Train states 0..n-1 on rank 0 (sequential by nature); every energy with its a posteriori
+    bounds, next to the exact (box and line) and FD references. A state with the wrong node count
+    ends the run with exit code 3."""
+    import torch
+
+    from . import pinn
+
     comm = ctx.comm
-    pot = from_params(case["potential"])
-    n, npts = case["states"]["n"], case["states"]["points"]
+    plan = case_plan(case)
+    pot, n, npts = plan.box, plan.n, case["states"]["points"]
     cfg = config(case["pinn"])
+    for line in plan.describe():
+        rprint(line, comm=comm)
     x = np.linspace(pot.lo, pot.hi, npts)
     E_ex, psi_ex = exact.box_states(pot, n, x)
+    E_line = plan.line_levels()
     fd = finite_difference.solve(pot, n, finite_difference.midway_size(pot, case["reference"]["fd_nodes"]))
     states = None
     if comm.rank == 0:
-        _pin_threads(case["pinn"]["threads"])
+        torch.set_num_threads(case["pinn"]["threads"])
         states = pinn.solve(pot, n, cfg, x, progress=not ctx.quiet)
     states = comm.bcast(states, root=0)
-    rprint(f"{pot.name}: -{pot.c:g} ψ'' + V ψ = E ψ on [{pot.lo:g}, {pot.hi:g}], {n} state(s), "
-           f"{'parity ansatz, ' if (pot.symmetric if cfg.parity == 'auto' else cfg.parity == 'on') else ''}"
-           f"networks {cfg.networks}; PINN on rank 0 of {comm.size}", comm=comm)
-    rprint(f"{'n':>2} {'E PINN':>18} {'E exact':>18} {'rel err':>9} {'E FD':>14} {'rel err':>9} "
-           f"{'ψ L2 err':>9} {'nodes':>5} {'time s':>7} {'E trained':>18} {'rel err':>9}", comm=comm)
-    summary = {"E": [], "E_exact": E_ex.tolist(), "E_fd": fd.E.tolist(), "rel_err": [], "psi_err": []}
-    for s in states:
-        rel = abs(s.E - E_ex[s.n]) / abs(E_ex[s.n])
-        err = sign_aligned_l2(s.psi, psi_ex[s.n], x)
-        summary["E"].append(s.E)
-        summary["rel_err"].append(rel)
-        summary["psi_err"].append(err)
-        rprint(f"{s.n:>2} {s.E:18.12f} {E_ex[s.n]:18.12f} {rel:9.2e} {fd.E[s.n]:14.8f} "
-               f"{abs(fd.E[s.n] / E_ex[s.n] - 1):9.2e} {err:9.2e} {s.nodes:>5} {s.seconds:7.1f} "
-               f"{s.E_trained:18.12f} {abs(s.E_trained / E_ex[s.n] - 1):9.2e}", comm=comm)
-        if s.nodes != s.n:
-            rprint(f"warning: state {s.n} has {s.nodes} nodes (expected {s.n}): not the intended state", comm=comm)
-    if pot.name == "finite_well":
-        p = case["potential"]
-        line = exact.finite_well_levels(p["V0"], p["a"], p["c"], n)
-        rprint("infinite-line finite well (Jin et al. formulas): " + ", ".join(f"{e:.10f}" for e in line)
-               + f"  (box truncation shifts the levels by at most {np.max(np.abs(E_ex[:len(line)] - line)):.1e})",
-               comm=comm)
-    path = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.h5")
-    datasets = {"x": x, "V": pot(x), "E": np.array(summary["E"]), "E_exact": E_ex, "E_fd": fd.E,
-                "E_trained": np.array([s.E_trained for s in states]),
-                "E_rayleigh": np.array([s.E_rayleigh for s in states]),
-                "psi": np.stack([s.psi for s in states]), "psi_exact": psi_ex,
-                "nodes": np.array([s.nodes for s in states]), "seconds": np.array([s.seconds for s in states])}
+    lines = [f"{pot.name}: -{pot.c:g} ψ'' + V ψ = E ψ on [{pot.lo:g}, {pot.hi:g}], {n} state(s), "
+             f"{'parity ansatz, ' if (pot.symmetric if cfg.parity == 'auto' else cfg.parity == 'on') else ''}"
+             f"networks {cfg.networks}; PINN on rank 0 of {comm.size}",
+             f"{'n':>2} {'E PINN':>18} {'E exact (box)':>18} {'rel err':>9} {'bound lower':>18} {'bound upper':>18} "
+             f"{'holds':>5} {'E FD':>14} {'rel err':>9} {'ψ L2 err':>9} {'nodes':>5} {'time s':>7}"]
+    lo, hi = energy_bounds(plan, states)
+    for s, b_lo, b_hi in zip(states, lo, hi):
+        lines.append(f"{s.n:>2} {s.E:18.12f} {E_ex[s.n]:18.12f} {abs(s.E / E_ex[s.n] - 1):9.2e} {b_lo:18.12f} "
+                     f"{b_hi:18.12f} {'yes' if b_lo <= E_ex[s.n] <= b_hi else 'NO':>5} {fd.E[s.n]:14.8f} "
+                     f"{abs(fd.E[s.n] / E_ex[s.n] - 1):9.2e} {sign_aligned_l2(s.psi, psi_ex[s.n], x):9.2e} "
+                     f"{s.nodes:>5} {s.seconds:7.1f}")
+    if E_line is not None:
+        lines.append("levels on the whole line: " + ", ".join(f"{e:.10f}" for e in E_line)
+                     + f"; PINN rel. error against them: max "
+                     + f"{max(abs(s.E / E_line[s.n] - 1) for s in states if s.n < len(E_line)):.1e}")
+    try:
+        check_nodes(states, n, E_ex)
+    except Exception:
+        for line in lines:
+            rprint(line, comm=comm)
+        raise
+    res = Result()
+    for line in lines:
+        res.say(line)
+    res.arrays.update({"x": x, "V": pot(x), "E": np.array([s.E for s in states]), "E_lower": lo, "E_upper": hi,
+                       "residual": np.array([s.residual for s in states]), "E_exact": E_ex, "E_fd": fd.E,
+                       "E_trained": np.array([s.E_trained for s in states]),
+                       "E_rayleigh": np.array([s.E_rayleigh for s in states]),
+                       "psi": np.stack([s.psi for s in states]), "psi_exact": psi_ex,
+                       "nodes": np.array([s.nodes for s in states]),
+                       "seconds": np.array([s.seconds for s in states])})
+    if E_line is not None:
+        res.arrays["E_line"] = E_line
     for s in states:
         for k, v in s.history.items():
-            datasets[f"history/state_{s.n}/{k}"] = v
-    attrs = {"case_text": case.text, "kind": case.kind, "versions": output.versions(comm),
-             "pinn_config": json.dumps(dataclasses.asdict(cfg)), "fd_nodes": len(fd.x) - 2,
-             "convention": f"-{pot.c:g} psi'' + V psi = E psi, psi = 0 at x = {pot.lo:g}, {pot.hi:g}"}
-    output.write(path, datasets, attrs, comm=comm)
-    rprint(f"wrote {path}", comm=comm)
-    summary["output"] = path
-    return summary
+            res.arrays[f"history/state_{s.n}/{k}"] = v
+    res.attrs.update({"pinn_config": dataclasses.asdict(cfg), "fd_nodes": len(fd.x) - 2, "n_states": n,
+                      "box": [pot.lo, pot.hi],
+                      "convention": f"-{pot.c:g} psi'' + V psi = E psi, psi = 0 at x = {pot.lo:g}, {pot.hi:g}"})
+    if plan.line is not None:
+        res.attrs.update({"n_bound": plan.n_bound, "threshold": plan.line.threshold,
+                          "truncation": plan.trunc.describe(), "truncation_shift": plan.trunc.shift})
+    return res
 
 
 @runner("schrodinger_sweep", SWEEP_SCHEMA, doc="PINN trainings over a potential parameter, spread over MPI ranks")
-def run_sweep(case, ctx: RunContext) -> dict:
-    """Distribute the tasks (task i on rank i mod size, seed + i); write one Well-layout file."""
-    from .sweep import run_tasks, write_well
+def run_sweep(case, ctx: RunContext) -> Result:
+    """Distribute the tasks (task i on rank i mod size, seed + i); one Well-layout result."""
+    import torch
+
+    from .sweep import run_tasks, sweep_plans, well_result
 
     comm = ctx.comm
     sw = case["sweep"]
-    n, npts = case["states"]["n"], case["states"]["points"]
-    cfg = config(case["pinn"])
-    _pin_threads(case["pinn"]["threads"])
-    params = case["potential"]
-    pot0 = from_params(dict(params, **{sw["parameter"]: sw["values"][0]}))
-    x = np.linspace(pot0.lo, pot0.hi, npts)
-    for v in sw["values"]:
-        p = from_params(dict(params, **{sw["parameter"]: v}))
-        if (p.lo, p.hi) != (pot0.lo, pot0.hi):
-            raise UserError(f"sweep.parameter: {sw['parameter']} changes the box; the samples need one x grid")
-    rprint(f"sweep of {sw['parameter']} over {len(sw['values'])} values, {n} state(s) each, "
-           f"on {comm.size} rank(s)", comm=comm)
-    tasks = run_tasks(params, sw["parameter"], sw["values"], n, cfg, x, comm,
-                      progress=not ctx.quiet and comm.rank == 0)
-    path = ctx.output or case["output"]["path"] or str(Path("out") / f"{case.name}.h5")
-    err = None
-    if comm.rank == 0:
-        rprint(f"{sw['parameter']:>10} " + " ".join(f"{'E_' + str(k):>12} {'rel err':>8}" for k in range(n)), comm=comm)
-        for t in tasks:
-            rprint(f"{t['value']:10.4g} " + " ".join(f"{t['E'][k]:12.6f} {abs(t['E'][k] / t['E_exact'][k] - 1):8.1e}"
-                                                    for k in range(n)), comm=comm)
-        constants = {k: float(v) for k, v in params.items()
-                     if isinstance(v, float) and math.isfinite(v) and k != sw["parameter"]}
-        attrs = {"case_text": case.text, "kind": case.kind, "versions": json.dumps(output.versions(comm)),
-                 "pinn_config": json.dumps(dataclasses.asdict(cfg)), "swept_parameter": sw["parameter"],
-                 "potential_type": params["type"]}
-        try:
-            write_well(path, tasks, sw["parameter"], x, constants, attrs)
-        except OSError as exc:
-            err = f"could not write {path}: {exc}"
-    err = comm.bcast(err, root=0)
-    if err:
-        raise OSError(err)
-    rprint(f"wrote {path}", comm=comm)
-    return {"output": path}
+    torch.set_num_threads(case["pinn"]["threads"])
+    plans = sweep_plans(case["potential"], sw["parameter"], sw["values"], case["states"]["n"],
+                        case["box"]["tolerance"], case["box"]["margin"])
+    n = plans[0].n
+    x = np.linspace(plans[0].box.lo, plans[0].box.hi, case["states"]["points"])
+    rprint(f"sweep of {sw['parameter']} over {len(sw['values'])} values, {n} state(s) each, box "
+           f"[{x[0]:.6g}, {x[-1]:.6g}], on {comm.size} rank(s)", comm=comm)
+    tasks = run_tasks(plans, sw["values"], config(case["pinn"]), x, comm, progress=not ctx.quiet and comm.rank == 0)
+    res = well_result(tasks, sw["parameter"], x, case["potential"])
+    res.say(f"{sw['parameter']:>10} " + " ".join(f"{'E_' + str(k):>12} {'rel err':>8} {'bound':>7}" for k in range(n)))
+    for t in tasks:
+        res.say(f"{t['value']:10.4g} " + " ".join(
+            f"{t['E'][k]:12.6f} {abs(t['E'][k] / t['E_exact'][k] - 1):8.1e} "
+            f"{'holds' if t['E_lower'][k] <= t['E_exact'][k] <= t['E_upper'][k] else 'NO':>7}" for k in range(n)))
+    res.attrs.update({"pinn_config": dataclasses.asdict(config(case["pinn"])), "swept_parameter": sw["parameter"],
+                      "potential_type": case["potential"]["type"]})
+    return res

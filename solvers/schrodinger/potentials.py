@@ -139,19 +139,102 @@ def table(edges: list[float], values: list[float], c: float = 1.0) -> Potential:
     return Potential(tuple(float(e) for e in edges), tuple(float(v) for v in values), c, "table")
 
 
+@dataclass(frozen=True)
+class LinePotential:
+    """V on the whole line: ``values[0]`` left of ``edges[0]``, ``values[r]`` on [edges[r-1], edges[r]],
+    ``values[-1]`` right of ``edges[-1]``. Bound states have E below ``threshold`` = min of the two
+    outer values; ``in_box`` truncates the line to a box with infinite walls (``solvers.schrodinger.truncation``
+    chooses where)."""
+
+    edges: tuple[float, ...]
+    values: tuple[float, ...]
+    c: float = 1.0
+    name: str = "pieces"
+
+    def __post_init__(self) -> None:
+        e, v = np.asarray(self.edges, float), np.asarray(self.values, float)
+        if e.ndim != 1 or e.size < 1 or v.size != e.size + 1:
+            raise PotentialError("intervals", f"need one value per interval and two outer values, got "
+                                           f"{e.size} edges and {v.size} values")
+        if not (np.all(np.isfinite(e)) and np.all(np.isfinite(v))):
+            raise PotentialError("intervals", "must be finite")
+        if np.any(np.diff(e) <= 0):
+            raise PotentialError("intervals", "must not overlap and must have positive width")
+        if not (np.isfinite(self.c) and self.c > 0):
+            raise PotentialError("c", f"must be positive and finite, got {self.c}")
+
+    @property
+    def threshold(self) -> float:
+        """Bottom of the continuum: min(V(-∞), V(+∞))."""
+        return min(self.values[0], self.values[-1])
+
+    @property
+    def width(self) -> float:
+        return float(self.edges[-1] - self.edges[0])
+
+    def in_box(self, lo: float, hi: float) -> Potential:
+        """The same V with infinite walls at ``lo`` < edges[0] and ``hi`` > edges[-1]."""
+        if not (lo < self.edges[0] and hi > self.edges[-1]):
+            raise PotentialError("Lbox", f"the box [{lo:g}, {hi:g}] must contain the interior "
+                                         f"[{self.edges[0]:g}, {self.edges[-1]:g}] with room to spare")
+        return Potential((lo, *self.edges, hi), self.values, self.c, self.name).merged()
+
+    def margin_box(self, d: float) -> Potential:
+        """``in_box`` with walls a distance d beyond the outermost edges."""
+        return self.in_box(self.edges[0] - d, self.edges[-1] + d)
+
+
+def finite_well_line(V0: float, a: float, c: float = 1.0) -> LinePotential:
+    """V = 0 for |x| < a, V0 outside, on the whole line."""
+    if not V0 > 0:
+        raise PotentialError("V0", f"well depth must be positive, got {V0}")
+    if not a > 0:
+        raise PotentialError("a", f"half-width must be positive, got {a}")
+    return LinePotential((-a, a), (V0, 0.0, V0), c, "finite_well")
+
+
+def pieces(intervals: list[list[float]], outside: float = 0.0, c: float = 1.0) -> LinePotential:
+    """V = h on each [x0, x1] of ``intervals`` ([x0, x1, h] each, in any order, not overlapping),
+    ``outside`` elsewhere on the line (double wells, asymmetric wells, multiple barriers)."""
+    rows = sorted((float(a), float(b), float(h)) for a, b, h in intervals)
+    edges: list[float] = []
+    values = [float(outside)]
+    for (a, b, h) in rows:
+        if not b > a:
+            raise PotentialError("intervals", f"[{a:g}, {b:g}] must have x0 < x1")
+        if edges and a < edges[-1]:
+            raise PotentialError("intervals", f"[{a:g}, {b:g}] overlaps the interval before it")
+        if edges and a > edges[-1]:
+            values.append(float(outside))             # a gap at the outside value
+        if not edges or a > edges[-1]:
+            edges.append(a)
+        values.append(h)
+        edges.append(b)
+    values.append(float(outside))
+    keep = [i for i in range(len(edges)) if values[i] != values[i + 1]]   # drop edges without a jump
+    if not keep:
+        raise PotentialError("intervals", f"V is {outside:g} everywhere: no well or barrier")
+    return LinePotential(tuple(edges[i] for i in keep), (values[0], *(values[i + 1] for i in keep)), c, "pieces")
+
+
 KINDS = {
     "infinite_well": (infinite_well, ("L",)),
     "finite_well": (finite_well, ("V0", "a", "Lbox")),
     "barrier": (barrier, ("height", "width", "L")),
     "table": (table, ("edges", "values")),
+    "pieces": (pieces, ("intervals",)),
 }
-OPTIONAL = {"barrier": ("center",), "infinite_well": (), "finite_well": (), "table": ()}
+OPTIONAL = {"barrier": ("center",), "infinite_well": (), "finite_well": (), "table": (), "pieces": ("outside",)}
+LINE = {"finite_well": (finite_well_line, ("V0", "a"))}   # types whose box is optional (Lbox absent)
 
 
-def from_params(params: dict) -> Potential:
-    """Build from a ``[potential]`` table: ``type`` plus that type's keys (None = absent)."""
+def from_params(params: dict) -> Potential | LinePotential:
+    """Build from a ``[potential]`` table: ``type`` plus that type's keys (None = absent). A finite
+    well without ``Lbox`` and ``pieces`` are on the whole line (``LinePotential``)."""
     kind = params["type"]
     func, required = KINDS[kind]
+    if kind in LINE and params.get("Lbox") is None:
+        func, required = LINE[kind]
     kw = {"c": params["c"]}
     for key in required:
         if params.get(key) is None:
@@ -160,9 +243,8 @@ def from_params(params: dict) -> Potential:
     for key in OPTIONAL[kind]:
         if params.get(key) is not None:
             kw[key] = params[key]
-    unused = [k for k, v in params.items()
-              if v is not None and k not in ("type", "c", *required, *OPTIONAL[kind])]
+    known = KINDS[kind][1] + OPTIONAL[kind]
+    unused = [k for k, v in params.items() if v is not None and k not in ("type", "c", *known)]
     if unused:
-        raise PotentialError(unused[0], f"not a parameter of type {kind!r} (its keys: "
-                                        f"{', '.join(required + OPTIONAL[kind])})")
+        raise PotentialError(unused[0], f"not a parameter of type {kind!r} (its keys: {', '.join(known)})")
     return func(**kw)

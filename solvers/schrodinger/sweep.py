@@ -1,77 +1,84 @@
 """Parameter sweeps: one PINN training per parameter value, distributed over MPI ranks.
 
-Task i (the i-th value) runs on rank i mod size with seed ``seed + i``, so every task does the same
-arithmetic on any number of ranks (torch runs with a pinned thread count). Rank 0 gathers the
-results and writes one file in The Well layout (solvers.datasets.schema): input field ``V`` and
-output fields ``psi_0..psi_{n-1}`` on the x grid, per-sample scalars ``E_k`` (PINN), ``E_exact_k``
-(transfer-matrix reference), ``seed`` and the swept parameter.
+Every value gets the plan of a single run (``plan.py``: bound-state count, ``states = "all"``,
+truncation from the decay length) on one box shared by all values (the union of their boxes: a
+wider box only lowers the truncation shift), so that the samples share one x grid. Task i runs on
+rank i mod size with seed ``seed + i``: the same arithmetic on any number of ranks (torch runs with a
+pinned thread count). Every rank receives every task's result; a state with the wrong node count in
+any task ends the run on every rank (exit 3). The result has The Well's names: input field ``V``,
+output fields ``psi_0..psi_{n-1}`` on the x grid, per-sample scalars ``E_k`` (PINN), ``E_lower_k``,
+``E_upper_k`` (a posteriori bounds), ``E_exact_k`` (box), ``nodes_k``, ``seed`` and the swept parameter.
 """
 from __future__ import annotations
 
 import dataclasses
-import os
-from pathlib import Path
 
 import numpy as np
 from mpi4py import MPI
 
+from ..parallel import UserError
+from ..result import Result
 from . import exact, pinn
+from .plan import Plan, check_nodes, energy_bounds, make_plan
 from .potentials import from_params
 
 
-def run_tasks(params: dict, name: str, values: list[float], n_states: int, cfg: pinn.PINNConfig,
-              x: np.ndarray, comm: MPI.Comm, progress: bool = False) -> list[dict]:
-    """Train every task; returns the list of per-task dicts on rank 0 (None elsewhere). Collective."""
+def sweep_plans(params: dict, name: str, values: list[float], states: int | str, tolerance: float,
+                margin: float | None) -> list[Plan]:
+    """One plan per value, all on the same box (module docstring)."""
+    plans = [make_plan(from_params(dict(params, **{name: v})), states, tolerance, margin) for v in values]
+    lo, hi = min(p.box.lo for p in plans), max(p.box.hi for p in plans)
+    if plans[0].line is None:
+        if any((p.box.lo, p.box.hi) != (lo, hi) for p in plans):
+            raise UserError(f"sweep.parameter: {name} changes the box; the samples need one x grid", collective=True)
+        return plans
+    return [dataclasses.replace(p, box=p.line.in_box(lo, hi)) for p in plans]
+
+
+def run_tasks(plans: list[Plan], values: list[float], cfg: pinn.PINNConfig, x: np.ndarray, comm: MPI.Comm,
+              progress: bool = False) -> list[dict]:
+    """Train every task (task i on rank i mod size); every rank returns all tasks in order. Collective."""
     mine = []
     for i in range(comm.rank, len(values), comm.size):
-        p = dict(params, **{name: values[i]})
-        pot = from_params(p)
+        plan = plans[i]
         tcfg = dataclasses.replace(cfg, seed=cfg.seed + i)
-        states = pinn.solve(pot, n_states, tcfg, x, progress=progress)
-        E_ex, psi_ex = exact.box_states(pot, n_states, x)
-        mine.append({"index": i, "value": values[i], "seed": tcfg.seed, "V": pot(x),
+        states = pinn.solve(plan.box, plan.n, tcfg, x, progress=progress)
+        E_ex = exact.box_levels(plan.box, plan.n)
+        lo, hi = energy_bounds(plan, states)
+        mine.append({"index": i, "value": values[i], "seed": tcfg.seed, "V": plan.box(x), "states": states,
                      "E": np.array([s.E for s in states]), "psi": np.stack([s.psi for s in states]),
-                     "E_exact": E_ex, "psi_exact": psi_ex, "nodes": np.array([s.nodes for s in states]),
-                     "seconds": np.array([s.seconds for s in states])})
-    gathered = comm.gather(mine, root=0)
-    if comm.rank != 0:
-        return None
-    return sorted((t for part in gathered for t in part), key=lambda t: t["index"])
+                     "E_lower": lo, "E_upper": hi, "E_exact": E_ex, "nodes": np.array([s.nodes for s in states]),
+                     "seconds": float(sum(s.seconds for s in states))})
+    tasks = sorted((t for part in comm.allgather(mine) for t in part), key=lambda t: t["index"])
+    for t in tasks:
+        try:
+            check_nodes(t["states"], plans[t["index"]].n, t["E_exact"])
+        except UserError as exc:
+            raise type(exc)(f"sweep value {values[t['index']]:g} (task {t['index']}): {exc}", collective=True) from None
+    return tasks
 
 
-def write_well(path: str | Path, tasks: list[dict], name: str, x: np.ndarray, constants: dict[str, float],
-               attrs: dict) -> None:
-    """One Well-layout file for the sweep (rank 0 only), written to ``path.partial`` then renamed."""
-    import h5py
-
-    from ..datasets import schema
-
-    n_states = len(tasks[0]["E"])
-    fields = [schema.FieldSpec("V", "input")] + [schema.FieldSpec(f"psi_{k}", "output") for k in range(n_states)]
-    scalars = {"sample_index": "int64", "seed": "int64", name: "float64", "pinn_seconds": "float64"}
-    for k in range(n_states):
-        scalars.update({f"E_{k}": "float64", f"E_exact_{k}": "float64", f"nodes_{k}": "int64"})
-    layout = schema.Layout(dataset_name="schrodinger_sweep", shape=(len(x),), extent=[(float(x[0]), float(x[-1]))],
-                           fields=fields, scalars=scalars, parameters=constants)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    try:
-        with h5py.File(tmp, "w") as h5:
-            schema.create(h5, layout, len(tasks))
-            t0, sc = h5["t0_fields"], h5["scalars"]
-            t0["V"][...] = np.stack([t["V"] for t in tasks])
-            for k in range(n_states):
-                t0[f"psi_{k}"][...] = np.stack([t["psi"][k] for t in tasks])
-                sc[f"E_{k}"][...] = [t["E"][k] for t in tasks]
-                sc[f"E_exact_{k}"][...] = [t["E_exact"][k] for t in tasks]
-                sc[f"nodes_{k}"][...] = [t["nodes"][k] for t in tasks]
-            sc["sample_index"][...] = [t["index"] for t in tasks]
-            sc["seed"][...] = [t["seed"] for t in tasks]
-            sc[name][...] = [t["value"] for t in tasks]
-            sc["pinn_seconds"][...] = [float(np.sum(t["seconds"])) for t in tasks]
-            for k, v in attrs.items():
-                h5.attrs[k] = v
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def well_result(tasks: list[dict], name: str, x: np.ndarray, params: dict) -> Result:
+    """The sweep as arrays with The Well's names ([B, nx] fields in ``t0_fields``, [B] ``scalars``)."""
+    n = len(tasks[0]["E"])
+    res = Result()
+    res.arrays["dimensions/x"] = x
+    res.arrays["t0_fields/V"] = np.stack([t["V"] for t in tasks]).astype(np.float32)
+    for k in range(n):
+        res.arrays[f"t0_fields/psi_{k}"] = np.stack([t["psi"][k] for t in tasks]).astype(np.float32)
+        for key in ("E", "E_lower", "E_upper", "E_exact"):
+            res.arrays[f"scalars/{key}_{k}"] = np.array([t[key][k] for t in tasks])
+        res.arrays[f"scalars/nodes_{k}"] = np.array([t["nodes"][k] for t in tasks], dtype=np.int64)
+    res.arrays["scalars/sample_index"] = np.array([t["index"] for t in tasks], dtype=np.int64)
+    res.arrays["scalars/seed"] = np.array([t["seed"] for t in tasks], dtype=np.int64)
+    res.arrays[f"scalars/{name}"] = np.array([t["value"] for t in tasks])
+    res.arrays["scalars/pinn_seconds"] = np.array([t["seconds"] for t in tasks])
+    for a in res.arrays:
+        if a.startswith(("t0_fields/", "scalars/")):
+            res.dataset_attrs[a] = {"sample_varying": True, "time_varying": False}
+    constants = {k: float(v) for k, v in params.items() if isinstance(v, float) and k != name}
+    res.attrs.update({"dataset_name": "schrodinger_sweep", "grid_type": "cartesian", "n_spatial_dims": 1,
+                      "n_trajectories": len(tasks), "input_fields": ["V"],
+                      "output_fields": [f"psi_{k}" for k in range(n)], "steady": True,
+                      "simulation_parameters": sorted(constants), **constants})
+    return res
