@@ -131,7 +131,8 @@ def run_old(worktree: Path, text: str, tmp: Path, nproc: int) -> dict:
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         return {"label": "old path", "error": proc.stderr.strip().splitlines()[-1:]}
-    m = re.search(r"in ([\d.]+) s \(([\d.]+) samples/s\); solve ([\d.]+) s, write ([\d.]+) s.*?(\d+) Krylov", proc.stdout)
+    m = re.search(r"in ([\d.]+) s \(([\d.]+) samples/s\); solve ([\d.]+) s, write ([\d.]+) s.*?(\d+) Krylov",
+                  proc.stdout)
     return {"label": f"old path ({BASELINE}) CG+GAMG", "process_wall": wall, "wall": float(m[1]),
             "samples_per_s": float(m[2]), "iterations": int(m[5]),
             "cost_ms": {"solve (draw+assembly+setup+solve)": 1e3 * float(m[3]) / SAMPLES[0],

@@ -190,7 +190,8 @@ def test_any_ksp_type_after_double_dash_works(tmp_path, kind, args, shown):
 @pytest.mark.parametrize("args,message", [
     (["-{kind}_ksp_type", "nosuch"], "unknown KSP type 'nosuch' (-{kind}_ksp_type"),
     (["-pc_type", "nosuchpc"], "cannot build the KSP with options prefix -{kind}_"),
-    (["-ksp_type", "gmres", "-{kind}_ksp_pc_side", "left"], "does not support norm type UNPRECONDITIONED with preconditioner side LEFT (PETSc error 56)"),
+    (["-ksp_type", "gmres", "-{kind}_ksp_pc_side", "left"],
+     "does not support norm type UNPRECONDITIONED with preconditioner side LEFT (PETSc error 56)"),
     (["-{kind}_ksp_type", "gcrodr", "-ksp_pc_side", "left"], "GCRO-DR supports right preconditioning only"),
 ], ids=["ksp_type", "pc_type", "side", "gcrodr-left"])
 def test_impossible_options_exit_2_and_write_nothing(tmp_path, kind, args, message):

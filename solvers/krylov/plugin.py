@@ -124,10 +124,9 @@ def run_recycle(case, ctx: RunContext) -> Result:
     n = fam_cfg["samples"]
     family = make_family(fam_cfg["name"], shape, fam_cfg["seed"], **_options(fam_cfg))
     grid = Grid(shape, comm=comm)
-    spec = SolverSpec(method=sol["method"], m=sol["m"], k=sol["k"], l=sol["l"], recycle=sol["recycle"], guard=sol["guard"],
-                      update_every=sol["update_every"], pc_type=sol["pc_type"], pc_reuse=sol["pc_reuse"],
-                      pc_refresh=sol["pc_refresh"], warm_start=sol["warm_start"], shared_matrix=sol["shared_matrix"],
-                      rtol=sol["rtol"], atol=sol["atol"], max_it=sol["max_it"], prefix="recycle_")
+    spec = SolverSpec(**{k: sol[k] for k in ("method", "m", "k", "l", "recycle", "guard", "update_every", "pc_type",
+                                              "pc_reuse", "pc_refresh", "warm_start", "shared_matrix", "rtol", "atol",
+                                              "max_it")}, prefix="recycle_")
     rprint(f"recycle: {n} x {family.name} on {'x'.join(map(str, shape))} ({grid.size} unknowns), "
            f"{comm.size} rank(s), {spec.label()} (-recycle_ options win), sort = {case['sort']['method']}", comm=comm)
     rprint(f"{'pos':>4} {'sample':>6} {'step':>4} {'its':>6} {'matvecs':>7} {'time [s]':>9} "
