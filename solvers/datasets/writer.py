@@ -251,9 +251,9 @@ def _collective(comm: MPI.Comm, func: Callable[[], Any]) -> Any:
 
 def _refuse_foreign(path: Path) -> None:
     """``UserError`` if ``path`` exists and is not a directory this project created (marker)."""
-    if os.path.lexists(path) and not (path.is_dir() and not path.is_symlink() and paths.is_marked(path)):
-        raise UserError(f"{path} exists and was not created by this project; refusing to use or delete it "
-                        f"(move it away or choose another output path)")
+    err = paths.foreign(path)
+    if err:
+        raise UserError(err)
 
 
 def _lock(plan: Plan) -> int:

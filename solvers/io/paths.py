@@ -87,6 +87,15 @@ def is_marked(directory: Path) -> bool:
     return (directory / MARKER).is_file()
 
 
+def foreign(path: Path) -> str | None:
+    """Why ``path`` may be neither used nor deleted (it exists and is not a directory this
+    project created), or None."""
+    if os.path.lexists(path) and not (path.is_dir() and not path.is_symlink() and is_marked(path)):
+        return (f"{path} exists and was not created by this project; refusing to use or delete it "
+                f"(move it away or choose another output path)")
+    return None
+
+
 def _is_hdf5(path: Path) -> bool:
     try:
         with open(path, "rb") as fh:
@@ -171,11 +180,7 @@ def _dir_problem(path: Path) -> str | None:
         if any(path.iterdir()) and not _dataset_dir(path):
             return (f"output directory {path} exists, is not empty and was not made by this project; "
                     f"refusing to write into it (choose another output path)")
-    for sibling in (path.with_name(path.name + ".work"), path.with_name(path.name + ".partial")):
-        if os.path.lexists(sibling) and not (sibling.is_dir() and not sibling.is_symlink() and is_marked(sibling)):
-            return (f"{sibling} exists and was not created by this project; refusing to use or delete it "
-                    f"(move it away or choose another output path)")
-    return None
+    return foreign(path.with_name(path.name + ".work")) or foreign(path.with_name(path.name + ".partial"))
 
 
 def problem(path: Path, *, kind: str, is_dir: bool, overwrite: bool) -> str | None:
