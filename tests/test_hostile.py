@@ -19,6 +19,7 @@ Two parts:
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import signal
@@ -229,6 +230,17 @@ def _alive(token: str) -> list[int]:
     return out
 
 
+def _reap(token: str, grace: float = 10.0) -> list[int]:
+    """Pids still naming ``token`` after ``grace`` seconds (killed, so no test leaves them)."""
+    deadline = time.monotonic() + grace
+    while _alive(token) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _alive(token)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    return left
+
+
 def cli(args: list[str], token: Path, n: int = 1, timeout: float = 90, cwd: Path | None = None,
         argv: list[str] | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m solvers ARGS`` (``mpirun -n n`` if n > 1, or the full ``argv``) in its
@@ -246,12 +258,7 @@ def cli(args: list[str], token: Path, n: int = 1, timeout: float = 90, cwd: Path
             os.kill(pid, signal.SIGKILL)
         proc.communicate()
         pytest.fail(f"hang: {' '.join(cmd)} still running after {timeout} s")
-    deadline = time.monotonic() + 10
-    while _alive(str(token)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    left = _alive(str(token))
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
+    left = _reap(str(token))
     assert not left, f"orphan processes {left} after {' '.join(cmd)}"
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
@@ -474,19 +481,23 @@ def test_petsc_options_after_dashes_are_fingerprinted(tmp_path):
     assert not work.exists()
 
 
-def _mount_tmpfs(where: Path, size: str) -> str | None:
+@contextlib.contextmanager
+def small_tmpfs(where: Path, size: str):
+    """A tmpfs of ``size`` mounted at ``where`` (the test is skipped, with the reason, where
+    this machine does not allow it); unmounted afterwards."""
     where.mkdir()
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
                        capture_output=True, text=True)
-    return None if r.returncode == 0 else (r.stderr.strip() or f"mount exited {r.returncode}")
+    if r.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here ({r.stderr.strip() or f'mount exited {r.returncode}'})")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
 def test_disk_full_is_one_message_and_resumes(tmp_path):
-    small = tmp_path / "small"
-    why = _mount_tmpfs(small, "160k")
-    if why:
-        pytest.skip(f"cannot mount a small tmpfs here ({why})")
-    try:
+    with small_tmpfs(tmp_path / "small", "160k") as small:
         case = _dataset_case(tmp_path / "d.toml", 32)
         root = small / "d"
         proc = cli(["run", str(case), "-o", str(root), "-q"], tmp_path)
@@ -497,8 +508,6 @@ def test_disk_full_is_one_message_and_resumes(tmp_path):
         proc = cli(["run", str(case), "-o", str(root), "-q"], tmp_path)
         assert proc.returncode == 0, proc.stderr
         assert _complete(root, 32)
-    finally:
-        subprocess.run(["umount", "-l", str(small)], capture_output=True)
 
 
 def test_killed_mpirun_leaves_no_rank(tmp_path):
@@ -513,22 +522,13 @@ def test_killed_mpirun_leaves_no_rank(tmp_path):
     assert len(_alive(str(case))) >= 3                               # mpirun and two ranks
     proc.kill()
     proc.wait()
-    deadline = time.monotonic() + 10
-    while len(_alive(str(case))) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = _alive(str(case))
-    for pid in left:
-        os.kill(pid, signal.SIGKILL)
+    left = _reap(str(case))
     assert not left, f"ranks {left} survived their mpirun"
 
 
 def test_disk_full_hdf5_output(tmp_path):
     """An HDF5 result that does not fit: one message, exit 1, no partial file left, on 1 and 2 ranks."""
-    small = tmp_path / "small"
-    why = _mount_tmpfs(small, "64k")
-    if why:
-        pytest.skip(f"cannot mount a small tmpfs here ({why})")
-    try:
+    with small_tmpfs(tmp_path / "small", "64k") as small:
         case = tmp_path / "p.toml"
         case.write_text(POISSON.replace("[17, 17]", "[129, 129]"))
         for n in (1, 2):
@@ -536,5 +536,3 @@ def test_disk_full_hdf5_output(tmp_path):
             assert proc.returncode == 1, proc.stderr
             assert "disk full: 0.32 MiB to write" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
             assert not list(small.iterdir())
-    finally:
-        subprocess.run(["umount", "-l", str(small)], capture_output=True)
