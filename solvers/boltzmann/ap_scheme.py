@@ -128,8 +128,11 @@ class Mixture:
         tH = np.concatenate([np.zeros_like(nH)[..., None], P_H / gH.vol, (E_H / gH.vol)[..., None]], axis=-1)
         DH = asy.project_moments(gH, DH, [np.ones(gH.shape), *[self.m_H * vd for vd in gH.v],
                                           0.5 * self.m_H * gH.speed2()], tH, weight=fH)
-        tL = np.stack([np.zeros_like(nL), -E_H / gL.vol], axis=-1)
-        DL = asy.project_moments(gL, DL, [np.ones(gL.shape), 0.5 * self.m_L * gL.speed2()], tL, weight=fL)
+        # light: energy -E_H; with exchange=False also no momentum (the implicit stage moves it)
+        mom = [] if exchange else [self.m_L * vd for vd in gL.v]
+        tL = np.concatenate([np.zeros_like(nL)[..., None], np.zeros(nL.shape + (len(mom),)),
+                             (-E_H / gL.vol)[..., None]], axis=-1)
+        DL = asy.project_moments(gL, DL, [np.ones(gL.shape), *mom, 0.5 * self.m_L * gL.speed2()], tL, weight=fL)
         beta_L = (self.QLL.collision_frequency(fL).max(axis=mo.vaxes(gL))
                   + self.lorentz.frequency(nH, uH).max(axis=mo.vaxes(gL))
                   + asy.energy_exchange_bound(gL, self.mu, self.m_L, nH, TH, p.gamma, self.b))
@@ -160,16 +163,17 @@ class Mixture:
                 "KH": a["SH"] + a["DH"] - self.gH.expand(bH) * (MH - fH),
                 "beta": (bL, bH), "nu_H": a["nu_H"]}
 
-    def invariants(self, fL: np.ndarray, fH: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Total momentum ``Σ_i m_i ∫ v f_i`` (``batch + (d,)``) and energy ``Σ_i (m_i/2) ∫ |v|² f_i``."""
-        P = (self.m_L * mo.density(self.gL, fL)[..., None] * mo.velocity(self.gL, fL)
-             + self.m_H * mo.density(self.gH, fH)[..., None] * mo.velocity(self.gH, fH))
-        return P, mo.energy(self.gL, fL, self.m_L) + mo.energy(self.gH, fH, self.m_H)
+    def invariants(self, fL: np.ndarray, fH: np.ndarray) -> tuple:
+        """Densities ``n_L, n_H``, total momentum ``Σ_i m_i ∫ v f_i`` (``batch + (d,)``) and energy
+        ``Σ_i (m_i/2) ∫ |v|² f_i``: what a collision step keeps."""
+        nL, nH = mo.density(self.gL, fL), mo.density(self.gH, fH)
+        P = self.m_L * nL[..., None] * mo.velocity(self.gL, fL) + self.m_H * nH[..., None] * mo.velocity(self.gH, fH)
+        return nL, nH, P, mo.energy(self.gL, fL, self.m_L) + mo.energy(self.gH, fH, self.m_H)
 
-    def implicit_stage(self, GL: np.ndarray, GH: np.ndarray, h: float, k: dict, P, E) -> tuple:
+    def implicit_stage(self, GL: np.ndarray, GH: np.ndarray, h: float, k: dict, nL, nH, P, E) -> tuple:
         """Solve ``F = G + h [β (M(F) - F) + X(F)]`` exactly, ``X`` the slow exchange between the species,
-        the heavy friction ``ν_H`` frozen (linearly implicit); ``P, E``: the mixture's momentum and energy
-        at the start of the step, which the stage keeps exactly:
+        the heavy friction ``ν_H`` frozen (linearly implicit); ``n_L, n_H, P, E``: the densities and the
+        mixture's momentum and energy at the start of the step, which the stage keeps exactly:
 
             F_i = M_i[m_i^F] + (G_i - M_i[m_i^G]) / (1 + h β_i),
             u_H^F from the total momentum P (the light relaxes towards u_H^F at the rate q = hβ_L/(1+hβ_L)),
@@ -181,7 +185,7 @@ class Mixture:
         and ``u_H^F`` is a convex combination for every ``h``."""
         gL, gH, d, mL, mH = self.gL, self.gH, self.p.dim, self.m_L, self.m_H
         (bL, bH), nu_H = k["beta"], k["nu_H"]
-        nL, nH = mo.density(gL, GL), mo.density(gH, GH)
+        nLG, nHG = mo.density(gL, GL), mo.density(gH, GH)      # = n_L, n_H up to rounding
         uLG, uHG = mo.velocity(gL, GL), mo.velocity(gH, GH)
         q = (h * bL / (1 + h * bL))[..., None]
         uHF = (P - mL * nL[..., None] * (1 - q) * uLG) / (mH * nH + mL * nL * q[..., 0])[..., None]
@@ -190,14 +194,14 @@ class Mixture:
         kap = 2 * h * nu_H
         THF = THG + kap * (TLG - THG) / (1 + kap * (1 + nH / nL))
         kin = lambda m, n, u: 0.5 * m * n * (u ** 2).sum(-1)              # noqa: E731
-        rH = mo.energy(gH, GH, mH) - 0.5 * d * nH * THG - kin(mH, nH, uHG)
-        rL = mo.energy(gL, GL, mL) - 0.5 * d * nL * TLG - kin(mL, nL, uHF)
+        rH = mo.energy(gH, GH, mH) - 0.5 * d * nHG * THG - kin(mH, nHG, uHG)
+        rL = mo.energy(gL, GL, mL) - 0.5 * d * nLG * TLG - kin(mL, nLG, uHF)
         EH = 0.5 * d * nH * THF + kin(mH, nH, uHF) + rH / (1 + h * bH)
         TLF = (E - EH - kin(mL, nL, uHF) - rL / (1 + h * bL)) * 2 / (d * nL)
         FH = (mo.discrete_maxwellian(gH, nH, uHF, THF, mH)
-              + (GH - mo.discrete_maxwellian(gH, nH, uHG, THG, mH)) / gH.expand(1 + h * bH))
+              + (GH - mo.discrete_maxwellian(gH, nHG, uHG, THG, mH)) / gH.expand(1 + h * bH))
         FL = (mo.discrete_maxwellian(gL, nL, uHF, TLF, mL)
-              + (GL - mo.discrete_maxwellian(gL, nL, uHF, TLG, mL)) / gL.expand(1 + h * bL))
+              + (GL - mo.discrete_maxwellian(gL, nLG, uHF, TLG, mL)) / gL.expand(1 + h * bL))
         return FL, FH
 
     # -- the full cross operators, penalised towards the mixture equilibrium (any mass ratio) ----------
@@ -221,16 +225,16 @@ class Mixture:
             b = np.maximum((self.QLL.collision_frequency(fL) + self.QLH.collision_frequency(fH)).max(axis=mo.vaxes(self.gL)),
                            (self.QHH.collision_frequency(fH) + self.QHL.collision_frequency(fL)).max(axis=mo.vaxes(self.gH)))
             beta = (b, b)
-        ML, MH = self.mixture_equilibrium(mo.density(self.gL, fL), mo.density(self.gH, fH), *self.invariants(fL, fH))
+        ML, MH = self.mixture_equilibrium(*self.invariants(fL, fH))
         return {"KL": QL - self.gL.expand(beta[0]) * (ML - fL), "KH": QH - self.gH.expand(beta[1]) * (MH - fH),
                 "beta": beta}
 
-    def full_implicit(self, GL: np.ndarray, GH: np.ndarray, h: float, k: dict, P, E) -> tuple:
+    def full_implicit(self, GL: np.ndarray, GH: np.ndarray, h: float, k: dict, nL, nH, P, E) -> tuple:
         """``F = G + h β (M(F) - F)`` exactly: ``F_i = M_i[n_i, P, E] + (G_i - M_i[G]) / (1 + h β_i)``, with the
-        step's initial momentum and energy ``P, E`` (kept exactly) and ``M_i[G]`` the equilibrium of ``G``."""
-        nL, nH = mo.density(self.gL, GL), mo.density(self.gH, GH)
+        step's initial densities, momentum and energy (kept exactly: the unprojected cross operators
+        conserve them only spectrally) and ``M_i[G]`` the equilibrium of ``G``."""
         FL, FH = self.mixture_equilibrium(nL, nH, P, E)
-        GLM, GHM = self.mixture_equilibrium(nL, nH, *self.invariants(GL, GH))
+        GLM, GHM = self.mixture_equilibrium(*self.invariants(GL, GH))
         bL, bH = k["beta"]
         return (FL + (GL - GLM) / self.gL.expand(1 + h * bL), FH + (GH - GHM) / self.gH.expand(1 + h * bH))
 

@@ -197,6 +197,11 @@ def _check_space(s: dict, path: str) -> None:
         raise CaseError("boundary.left", "Riemann data needs non-periodic ends (inflow, specular or diffuse)")
     if not 0 < s["initial"]["x0"] < 1:
         raise CaseError("initial.x0", f"must be in (0, 1) (fraction of space.Lx), got {s['initial']['x0']}")
+    if s["time"]["scheme"].startswith("full"):
+        r = math.sqrt(s["species"]["mass_ratio"])
+        if abs(r - round(r)) > 1e-9 * r:
+            raise CaseError("species.mass_ratio", "the full cross operators need sqrt(mass_ratio) to be an integer "
+                                                  f"(nested grids), got {s['species']['mass_ratio']}")
     if s["initial"]["type"] == "wave" and abs(s["initial"]["amplitude"]) >= 1:
         raise CaseError("initial.amplitude", f"must be in (-1, 1) (positive densities and temperatures), "
                                              f"got {s['initial']['amplitude']}")
@@ -232,7 +237,9 @@ SPACE_SCHEMA = Table({
         "perturb": Choice(("T", "n", "nT"), default="T", doc="wave: perturbed fields"),
     }).optional(),
     "time": Table({
-        "scheme": Choice(("ap", "ap2"), default="ap2", doc="collision step: ap (first order), ap2 (ARS(2,2,2))"),
+        "scheme": Choice(("ap", "ap2", "full_ap", "full_ap2"), default="ap2",
+                         doc="collision step: ap (first order), ap2 (ARS(2,2,2)) with the asymptotic cross operators; "
+                             "full_ap, full_ap2: full cross operators penalised (integer sqrt(mass_ratio), e.g. 1)"),
         "t_end": Float(positive=True, doc="final time"),
         "snapshots": Int(default=11, min=2, doc="moment snapshots (first and last included)"),
         "f_snapshots": Int(default=0, min=0, doc="snapshots of f(x, v) (each rank writes its cells)"),

@@ -121,7 +121,7 @@ class SpaceMixture:
 
     def totals(self, fL: np.ndarray, fH: np.ndarray) -> dict[str, float]:
         """Mass of each species, total x-momentum and energy in the domain (``Σ_cells dx ∫ ...``). Collective."""
-        P, E = self.mix.invariants(fL, fH)
+        _, _, P, E = self.mix.invariants(fL, fH)
         loc = np.array([mo.density(self.mix.gL, fL).sum(), mo.density(self.mix.gH, fH).sum(),
                         P[:, 0].sum(), E.sum()]) * self.dx
         tot = self.comm.allreduce(loc, op=MPI.SUM)

@@ -31,7 +31,7 @@ def build(case: dict, comm) -> SpaceMixture:
     vel, ker, sp, tm, bc = case["velocity"], case["kernel"], case["space"], case["time"], case["boundary"]
     p = MixtureParams(dim=vel["dim"], n=vel["n"], Lhat=vel["Lhat"], mass_ratio=case["species"]["mass_ratio"],
                       gamma=ker["gamma"], b=ker["b"], n_rho=ker["n_rho"] or None, n_dir=ker["n_dir"] or None)
-    mix = Mixture(p, comm=None, T_ref=box_temperatures(case))
+    mix = Mixture(p, comm=None, full_cross=tm["scheme"].startswith("full"), T_ref=box_temperatures(case))
     ends = []
     for side in ("left", "right"):
         kind = bc[side]
