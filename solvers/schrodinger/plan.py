@@ -83,6 +83,11 @@ def make_plan(pot: Potential | LinePotential, states: int | str, tolerance: floa
     return Plan(trunc.box, n, pot, n_bound, trunc)
 
 
+def _states_text(a: int, b: int) -> str:
+    """'states a..b-1 were' / 'state a was' / 'no state was'."""
+    return ("no state was" if b <= a else f"state {a} was" if b == a + 1 else f"states {a}..{b - 1} were")
+
+
 def check_nodes(states: list, n: int, E_exact: np.ndarray) -> None:
     """Raise ``StateNotFound`` unless states 0..n-1 are all there, state k with k nodes (collective:
     every rank holds the same states)."""
@@ -90,7 +95,7 @@ def check_nodes(states: list, n: int, E_exact: np.ndarray) -> None:
         if s.nodes != s.n:
             raise StateNotFound(f"state {s.n} not found: the PINN converged to a function with {s.nodes} node(s) "
                                 f"(state {s.n} has {s.n}), E = {s.E:.10g} (exact E_{s.n} = {E_exact[s.n]:.10g}); "
-                                f"states 0..{s.n - 1} were found, state(s) {s.n + 1}..{n - 1} were not trained",
+                                f"{_states_text(0, s.n)} found, {_states_text(s.n + 1, n)} not trained",
                                 collective=True)
     if len(states) < n:
         raise StateNotFound(f"only {len(states)} of {n} states were trained", collective=True)
