@@ -5,7 +5,7 @@ whole line: each run counts the bound states, picks the box from the decay lengt
 (tolerance 1e-9) and trains every bound state with the default PINNConfig (torch float64, one
 thread) for each training seed of ``--train-seeds``. Reported per state: relative error against the
 transcendental roots, node count, whether the a posteriori bound holds the exact box level, wall time
-per state, and the 3-point FD reference (N interior nodes, jumps midway) error and time. Targets
+(CPU and wall) per state, and the 3-point FD reference (N interior nodes, jumps midway) error and time. Targets
 (issue 14): every state found, ground state <= 1e-6, others <= 1e-5, the same states for every
 training seed. Serial: ``nice -n 10 python scripts/bench_pinn.py``; ``--markdown`` prints the table
 for docs/schrodinger.md; JSON to results/pinn_wells.json (``--json``).
@@ -62,11 +62,12 @@ def run_well(well: tuple[float, float, float], seeds: list[int], fd_nodes: int) 
         lo, hi = energy_bounds(plan, states)
         runs.append({"seed": seed, "states": [
             {"n": s.n, "E": s.E, "rel_err": abs(s.E / E_line[s.n] - 1), "nodes": s.nodes, "seconds": s.seconds,
+             "cpu_seconds": s.cpu_seconds,
              "lower": lo[k], "upper": hi[k], "bound_holds": bool(lo[k] <= E_box[s.n] <= hi[k])}
             for k, s in enumerate(states)]})
         print(f"  V0={V0:g} a={a:g} c={c:g} seed {seed}: " + ", ".join(
             f"n={r['n']} err {r['rel_err']:.1e} nodes {r['nodes']} {'bound ok' if r['bound_holds'] else 'BOUND FAILS'} "
-            f"{r['seconds']:.0f} s" for r in runs[-1]["states"]), flush=True)
+            f"{r['seconds']:.0f} s wall, {r['cpu_seconds']:.0f} s CPU" for r in runs[-1]["states"]), flush=True)
     return {"V0": V0, "a": a, "c": c, "n_bound": plan.n, "box": [plan.box.lo, plan.box.hi],
             "truncation": plan.trunc.describe(), "E_line": E_line.tolist(),
             "fd": {"N": finite_difference.midway_size(plan.box, fd_nodes), "seconds": t_fd,
@@ -85,12 +86,13 @@ def rows(result: dict) -> list[list[str]]:
             out.append([f"V0={w['V0']:g} a={w['a']:g} c={w['c']:g}" if n == 0 else "", str(n),
                         f"{w['E_line'][n]:.10f}", f"{worst:.1e} {'✓' if worst <= target else '✗'} ({target:g})",
                         f"{found}/{len(w['runs'])}", f"{sum(p['bound_holds'] for p in per)}/{len(per)}",
-                        f"{np.median([p['seconds'] for p in per]):.0f}" if per else "-",
+                        f"{np.median([p['cpu_seconds'] for p in per]):.0f} / {np.median([p['seconds'] for p in per]):.0f}"
+                        if per else "-",
                         f"{w['fd']['rel_err'][n]:.1e}", f"{w['fd']['seconds'] * 1e3:.1f}" if n == 0 else ""])
     return out
 
 
-HEAD = ["well", "n", "E (roots)", "PINN worst rel. err (target)", "found", "bound holds", "PINN s/state",
+HEAD = ["well", "n", "E (roots)", "PINN worst rel. err (target)", "found", "bound holds", "PINN CPU s / wall s per state",
         "FD rel. err", "FD ms (all states)"]
 
 

@@ -56,6 +56,7 @@ class StateResult:
     E_trained: float = float("nan")                # the trained scalar E of the PINN phases
     E_rayleigh: float = float("nan")               # Rayleigh quotient of the final ψ (high-order GL)
     residual: float = float("nan")                 # ε = ‖(H - ρ)ψ‖/‖ψ‖, ρ = E_rayleigh (bounds.py)
+    cpu_seconds: float = float("nan")              # process CPU time (one torch thread: the core time)
 
 
 class MLP(torch.nn.Module):
@@ -293,7 +294,7 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
     the result and this state's normalised quadrature values (for the next state). Deterministic for
     a given ``cfg.seed`` and torch thread count.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + n)
     model = TrialFunction(pot, n, cfg, gen)
     loss_fn = EigenLoss(model, previous, cfg)
@@ -368,7 +369,8 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
     E_trained = e.item() * loss_fn.S
     E_rq, eps = rayleigh_residual(model, cfg.energy_quadrature)
     result = StateResult(n, E_rq if cfg.energy == "rayleigh" else E_trained, np.asarray(x_out, float), psi,
-                         count_nodes(psi), time.perf_counter() - t0, hist_np, E_trained, E_rq, eps)
+                         count_nodes(psi), time.perf_counter() - t0, hist_np, E_trained, E_rq, eps,
+                         time.process_time() - c0)
     return result, (psi_q * (sign / norm)).detach()
 
 
