@@ -78,6 +78,15 @@ def test_cfl_step_independent_of_kn():
     assert len({r[2] for r in rows}) == 1            # one dt for every Kn and mass ratio
 
 
+@pytest.mark.slow
+def test_sod_tends_to_euler_as_kn_decreases():
+    """One gas in two labels (full_ap2): the pressure and velocity errors against the exact Euler
+    solution fall from Kn = 0.1 to 1e-4 at the same dx and dt."""
+    e = vs.sod_errors(COMM, (1e-1, 1e-4), nx=20, n=12)
+    assert e[1e-4]["p"] < 0.7 * e[1e-1]["p"] and e[1e-4]["u"] < 0.7 * e[1e-1]["u"]
+    assert e[1e-4]["dt"] == e[1e-1]["dt"]
+
+
 SPACE_CASE = """[case]
 kind = "boltzmann_space"
 [velocity]

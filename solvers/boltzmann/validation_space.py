@@ -150,6 +150,34 @@ def validate_boltzmann_space(comm, plots: str | None = None) -> list[CheckResult
     allok = all(r[3] for r in rows) and len({r[2] for r in rows if r[0] == rows[0][0]}) == 1
     res.append(CheckResult("cfl-dt-any-kn", "stable runs with the CFL dt, Kn = 1..1e-6, m_H/m_L = 1e2, 1e4",
                            float(sum(r[3] for r in rows)), f"= {len(rows)}", allok))
+    res += sod_checks(comm)
+    return res
+
+
+def sod_checks(comm, nx: int = 50, n: int = 12) -> list[CheckResult]:
+    """Sod's tube, one gas in two labels: the errors against the exact Euler solution fall as Kn
+    decreases (same dx, dt), and, at the smallest Kn, as dx is halved."""
+    Kns = (1e-1, 1e-2, 1e-3, 1e-4)
+    sod = sod_errors(comm, Kns, nx=nx, n=n)
+    coarse = sod_errors(comm, (Kns[-1],), nx=nx // 2, n=n)[Kns[-1]]
+    rprint(f"Sod tube, m_H/m_L = 1 (two labels), full_ap2, 2D N = {n}, relative L1 vs exact Euler (gamma = 2), "
+           f"t = 0.15:", comm=comm)
+    for Kn, e in sod.items():
+        rprint(f"  nx = {nx}, Kn = {Kn:g}: dt = {e['dt']:.3g} (dt/Kn = {e['dt'] / Kn:.3g}), rho {e['rho']:.3e}, "
+               f"u {e['u']:.3e}, p {e['p']:.3e}", comm=comm)
+    rprint(f"  nx = {nx // 2}, Kn = {Kns[-1]:g}: rho {coarse['rho']:.3e}, u {coarse['u']:.3e}, p {coarse['p']:.3e}",
+           comm=comm)
+    res = []
+    for q in ("u", "p"):
+        e = [sod[k][q] for k in Kns]
+        ratio = e[-1] / e[0]
+        res.append(CheckResult(f"sod-kn-{q}", f"{q} error Kn=1e-4 / Kn=0.1 (nx={nx}), decreasing in Kn", ratio,
+                               "< 0.5, monotone", ratio < 0.5 and all(a > b for a, b in zip(e, e[1:]))))
+    r = sod[Kns[-1]]["rho"] / sod[Kns[0]]["rho"]
+    res.append(CheckResult("sod-kn-rho", f"rho error Kn=1e-4 / Kn=0.1 (nx={nx})", r, "< 1", r < 1))
+    worst = max(sod[Kns[-1]][q] / coarse[q] for q in ("rho", "u", "p"))
+    res.append(CheckResult("sod-dx", f"max error ratio nx={nx} / nx={nx // 2} at Kn=1e-4 (rho, u, p)", worst,
+                           "< 1", worst < 1))
     return res
 
 
