@@ -210,12 +210,11 @@ class Str(Spec):
 
 @dataclass
 class PetscType(Str):
-    """The name of a PETSc ``KSP`` or ``PC`` type (``family`` 'ksp' or 'pc'), or one of the
-    project's own methods in ``extra``. The name's form is checked here; whether PETSc has it
-    registered, by :func:`check_petsc_types` once PETSc is initialised."""
+    """The name of a PETSc ``KSP`` or ``PC`` type (``family`` 'ksp' or 'pc'); for KSPs also one
+    of the project's Python KSP types (:data:`solvers.ksp.PYTHON_TYPES`). The name's form is
+    checked here; whether PETSc has it, by :func:`check_petsc_types`."""
 
     family: str = "ksp"
-    extra: tuple[str, ...] = ()
     pattern: re.Pattern | None = PETSC_TYPE_RE
     rule: str = "a PETSc type name (letters, digits, _)"
 
@@ -514,11 +513,13 @@ def load(path: str | Path, schemas: dict[str, Table], memory: float | None = Non
 
 
 def check_petsc_types(case: Case, schema: Table) -> None:
-    """Every :class:`PetscType` value of ``case`` names a PETSc type (or one of the project's
-    methods). Before PETSc initialises: one of the types PETSc defines (``PETSc.KSP.Type``,
+    """Every :class:`PetscType` value of ``case`` names a PETSc type (or, for a KSP, one of the
+    project's Python KSP types). Before PETSc initialises: one of the types PETSc defines (``PETSc.KSP.Type``,
     ``PETSc.PC.Type``); after: registered in this build (``setType`` on a ``COMM_SELF`` object,
     so e.g. 'hypre' without hypre fails). Not collective. Raises ``CaseError`` naming the key."""
     from petsc4py import PETSc
+
+    from .ksp import PYTHON_TYPES
 
     def walk(spec: Table, values: dict, path: str):
         for k, sub in spec.keys.items():
@@ -529,7 +530,7 @@ def check_petsc_types(case: Case, schema: Table) -> None:
 
     for path, spec, value in walk(schema, case.sections, ""):
         cls = PETSc.KSP if spec.family == "ksp" else PETSc.PC
-        if value in spec.extra:
+        if spec.family == "ksp" and value in PYTHON_TYPES:
             continue
         if PETSc.Sys.isInitialized():
             obj = cls().create(PETSc.COMM_SELF)
@@ -542,10 +543,10 @@ def check_petsc_types(case: Case, schema: Table) -> None:
                 obj.destroy()
         elif value in {v for k, v in vars(cls.Type).items() if not k.startswith("_")}:
             continue
-        extra = f", or one of {', '.join(spec.extra)}" if spec.extra else ""
-        example = "cg, gmres, bcgs" if spec.family == "ksp" else "gamg, jacobi, ilu, none"
+        example = f"cg, gmres, bcgs; or {', '.join(sorted(PYTHON_TYPES))}" if spec.family == "ksp" \
+            else "gamg, jacobi, ilu, none"
         raise CaseError(path, f"this PETSc {'build ' if PETSc.Sys.isInitialized() else ''}has no "
-                              f"{spec.family.upper()} type {value!r} (e.g. {example}{extra})")
+                              f"{spec.family.upper()} type {value!r} (e.g. {example})")
 
 
 def describe_schema(schema: Table, prefix: str = "") -> list[str]:
@@ -594,12 +595,10 @@ def mesh_section(min_nodes: int = 3) -> Table:
 
 
 def solver_section(ksp_type: str = "cg", pc_type: str = "gamg", rtol: float = 1e-8,
-                   max_it: int = 10000, ksp_extra: tuple[str, ...] = ()) -> Table:
-    """The ``[solver]`` table for PETSc KSP solves (options database entries override it);
-    ``ksp_extra``: the kind's own methods accepted besides PETSc's KSP types."""
+                   max_it: int = 10000) -> Table:
+    """The ``[solver]`` table for PETSc KSP solves (options database entries override it)."""
     return Table({
-        "ksp_type": PetscType(default=ksp_type, doc="PETSc KSP type (-ksp_type overrides)", family="ksp",
-                              extra=ksp_extra),
+        "ksp_type": PetscType(default=ksp_type, doc="PETSc KSP type (-ksp_type overrides)", family="ksp"),
         "pc_type": PetscType(default=pc_type, doc="PETSc PC type (-pc_type overrides)", family="pc"),
         "rtol": Float(default=rtol, positive=True, max=1.0, doc="relative tolerance (PETSc default test)"),
         "atol": Float(default=1e-50, positive=True, doc="absolute tolerance"),

@@ -91,7 +91,7 @@ SCHEMA = Table({
         "compression": Choice(("none", "gzip", "lzf"), default="none", doc="HDF5 filter (io = 'shards')"),
     }).optional(),
     "solver": Table({
-        **solver_section(rtol=1e-8, ksp_extra=("gcrodr",)).keys,
+        **solver_section(rtol=1e-8).keys,
         "ordering": Choice(tuple(ORDERINGS), default="skr",
                            doc="solve order (solvers/krylov/skr_sort.py); groups take contiguous chunks of it"),
         "recycle": Bool(default=True, doc="ksp_type = 'gcrodr': keep the recycled space from sample to sample"),

@@ -79,7 +79,7 @@ SCHEMA = Table({
                          doc="skr (greedy nearest neighbour), pca_hilbert (cheap), none"),
     }).optional(),
     "solver": Table({
-        "method": PetscType(default="gcrodr", family="ksp", extra=("gcrodr", "dcg"),
+        "method": PetscType(default="gcrodr", family="ksp",
                             doc="'gcrodr', 'dcg' (deflated CG, SPD) or a PETSc KSP type (gmres, cg, ...)"),
         "m": Int(default=40, doc="GCRO-DR / GMRES restart length"),
         "k": Int(default=20, min=0, doc="GCRO-DR recycled dimension (< m) / deflated-CG space dimension"),
