@@ -205,6 +205,8 @@ def test_family_options_and_choices_are_strict():
     recycle = C.parse_text((ROOT / "cases" / "darcy_recycle.toml").read_text())
     with pytest.raises(C.CaseError, match="overflows"):
         C.validate(_set(recycle, ("family", "alpha"), 1000.0), sch)
+    with pytest.raises(C.CaseError, match="memory"):                  # SKR's n x n Gram matrix alone
+        C.validate(_set(recycle, ("family", "samples"), 10**6), sch)
     with pytest.raises(C.CaseError, match="memory"):
         C.validate(_set(raw, ("family", "options", "modes"), 10**6), sch)
     heat = C.parse_text((ROOT / "cases" / "heat_dataset.toml").read_text())

@@ -11,7 +11,7 @@ import numpy as np
 
 from meshes import Grid
 
-from ..case import Bool, CaseError, Choice, Float, Int, List, PetscType, Table, check_derived
+from ..case import Bool, CaseError, Choice, Float, Int, List, PetscType, Table, check_derived, grid_estimate
 from ..parallel import rprint
 from ..poisson.families import FAMILIES, Family, make_family
 from ..poisson.systems import family_systems
@@ -51,6 +51,18 @@ def _check_sample(sections: dict, path: str) -> None:
         return {**s.fields, **s.scalars}
 
     check_derived("family", "sample 0 of these options", arrays)
+
+
+def _estimate(sections: dict) -> float:
+    """Memory of a recycling run (bytes): the grid solve (``grid_estimate``), the GCRO-DR/GMRES
+    basis (m + k vectors), every sample's inputs and stored solutions with their stacked copies,
+    the sort features (n samples x nodes) and SKR's n x n Gram matrix (float64)."""
+    nodes = float(np.prod(sections["mesh"]["shape"], dtype=float))
+    fam, sol = sections["family"], sections["solver"]
+    n = fam["samples"]
+    steps = fam["n_steps"] or FAMILIES[fam["name"]].OPTIONS.get("n_steps", 1)
+    kept = steps if sections["store"]["solutions"] else 0
+    return grid_estimate(sections) + 8 * nodes * (sol["m"] + sol["k"] + 2 * n * (2 + kept)) + 8.0 * n * n
 
 
 def _check_solver(sol: dict, path: str) -> None:
@@ -100,7 +112,7 @@ SCHEMA = Table({
     "store": Table({
         "solutions": Bool(default=True, doc="store every solution u (else statistics only)"),
     }).optional(),
-}, validate=_check_sample)
+}, validate=_check_sample, estimate=_estimate)
 
 
 def solve_family(family: Family, grid: Grid, spec: SolverSpec, n: int, ordering: str = "skr",
