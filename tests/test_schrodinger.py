@@ -135,7 +135,8 @@ def test_kato_temple_and_weinstein_contain_the_eigenvalue(delta):
         assert hi[1] - lo[1] <= 1e-2 * epss[1]
 
 
-SHORT = pinn.PINNConfig(ritz_epochs=300, adam_epochs=100, lbfgs_rounds=1, lbfgs_iters=60, width=16, seed=3)
+SHORT = pinn.PINNConfig(ritz_epochs=300, adam_epochs=100, lbfgs_rounds=1, lbfgs_iters=60, width=16, seed=3,
+                        ritz_polish=30)
 
 
 def test_short_pinn_bounds_hold_on_a_line_well():
@@ -192,7 +193,8 @@ def test_pinn_excited_state_orthogonal_with_one_node():
 
 def test_pinn_is_deterministic_per_seed():
     pot = finite_well(50.0, 0.5, 2.0)
-    cfg = pinn.PINNConfig(ritz_epochs=20, adam_epochs=10, lbfgs_rounds=1, lbfgs_iters=5, width=8, seed=7)
+    cfg = pinn.PINNConfig(ritz_epochs=20, adam_epochs=10, lbfgs_rounds=1, lbfgs_iters=5, width=8, seed=7,
+                          ritz_polish=5)
     x = np.linspace(-2, 2, 41)
     a, b = pinn.solve(pot, 1, cfg, x)[0], pinn.solve(pot, 1, cfg, x)[0]
     assert a.E == b.E and np.array_equal(a.psi, b.psi)
