@@ -20,6 +20,7 @@ import weakref
 from dataclasses import dataclass
 
 import numpy as np
+from mpi4py import MPI
 from petsc4py import PETSc
 
 from meshes import Grid
@@ -90,46 +91,51 @@ _STENCILS: "weakref.WeakKeyDictionary[Grid, _Stencil]" = weakref.WeakKeyDictiona
 
 
 def _stencil(grid: Grid) -> _Stencil:
-    """The grid's :class:`_Stencil` (cached while the grid lives). Collective on first use."""
+    """The grid's :class:`_Stencil` (cached while the grid lives). Collective on first use.
+
+    Columns come from the DMDA's local-to-global map of the ghosted block (no global ordering
+    array on any rank); the CSR patterns are built in slabs of rows with 32-bit indices, so the
+    memory is O(owned rows) and the peak stays close to the cached arrays themselves."""
     st = _STENCILS.get(grid)
     if st is not None:
         return st
     dim, shape = grid.dim, grid.shape
-    idx = [i.ravel(order="F") for i in grid.local_indices()]        # PETSc local order
+    idx = [i.ravel(order="F").astype(np.int32) for i in grid.local_indices()]   # PETSc local order
     nloc = idx[0].size
     gofs = [s for s, _ in grid.ghost_ranges]
     gshape = tuple(e - s for s, e in grid.ghost_ranges)
+    # ghosted local (x fastest) -> PETSc global, re-indexed like the C-order flat index below
+    lg = grid.da.getLGMap().getIndices().reshape(gshape, order="F").ravel()
 
     def flat(nodes: list[np.ndarray]) -> np.ndarray:
-        return np.ravel_multi_index(tuple(n - o for n, o in zip(nodes, gofs)), gshape)
+        return np.ravel_multi_index(tuple(n - o for n, o in zip(nodes, gofs)), gshape).astype(np.int32)
 
     on_bnd = np.zeros(nloc, dtype=bool)
     for d in range(dim):
         on_bnd |= (idx[d] == 0) | (idx[d] == shape[d] - 1)
     ncol = 2 * dim + 1
-    cols_nat = np.full((nloc, ncol), -1, dtype=PETSc.IntType)
+    centre = flat(idx)
+    cols = np.empty((nloc, ncol), dtype=PETSc.IntType)
     nbr_bnd = np.zeros((nloc, ncol), dtype=bool)
-    cols_nat[:, 0] = grid.natural_index(idx)
+    present = np.ones((nloc, ncol), dtype=bool)
+    cols[:, 0] = lg[centre]
     neighbours, inside_all = [], []
     col = 1
     for d in range(dim):
         for step in (-1, 1):
-            nb = [i.copy() for i in idx]
-            nb[d] = nb[d] + step
-            inside = (nb[d] >= 0) & (nb[d] < shape[d]) & ~on_bnd
-            nb_safe = [np.clip(n, 0, s - 1) for n, s in zip(nb, shape)]
-            neighbours.append(flat(nb_safe))
+            nb = list(idx)
+            nb[d] = np.clip(idx[d] + step, 0, shape[d] - 1)
+            inside = (idx[d] + step >= 0) & (idx[d] + step < shape[d]) & ~on_bnd
+            neighbours.append(flat(nb))
             inside_all.append(inside)
-            cols_nat[:, col] = np.where(inside, grid.natural_index(nb_safe), -1)
+            cols[:, col] = lg[neighbours[-1]]
+            present[:, col] = inside
             nb_on_bnd = np.zeros(nloc, dtype=bool)
             for e in range(dim):
-                nb_on_bnd |= (nb_safe[e] == 0) | (nb_safe[e] == shape[e] - 1)
+                nb_on_bnd |= (nb[e] == 0) | (nb[e] == shape[e] - 1)
             nbr_bnd[:, col] = inside & nb_on_bnd
             col += 1
-    cols = np.full_like(cols_nat, -1)
-    present = cols_nat >= 0
-    cols[present] = grid.petsc_index(cols_nat[present])
-    st = _Stencil(flat(idx), neighbours, inside_all, on_bnd,
+    st = _Stencil(centre, neighbours, inside_all, on_bnd,
                   _csr_pattern(cols, present & ~nbr_bnd), _csr_pattern(cols, present & nbr_bnd))
     _STENCILS[grid] = st
     return st
@@ -137,14 +143,26 @@ def _stencil(grid: Grid) -> _Stencil:
 
 def _csr_pattern(cols: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR (indptr, column indices sorted per row, positions in the flattened value table) of the
-    entries where ``keep``."""
-    c = np.where(keep, cols, np.iinfo(PETSc.IntType).max)
-    order = np.argsort(c, axis=1, kind="stable")
-    c = np.take_along_axis(c, order, axis=1)
-    k = np.take_along_axis(keep, order, axis=1)
-    pos = order + np.arange(cols.shape[0])[:, None] * cols.shape[1]
-    indptr = np.concatenate([[0], np.cumsum(k.sum(axis=1))]).astype(PETSc.IntType)
-    return indptr, c[k].astype(PETSc.IntType), pos[k]
+    entries where ``keep``; built in slabs of rows so the sort's temporaries stay small."""
+    nrow, ncol = cols.shape
+    counts = keep.sum(axis=1)
+    indptr = np.zeros(nrow + 1, dtype=PETSc.IntType)
+    np.cumsum(counts, out=indptr[1:])
+    nnz = int(indptr[-1])
+    pos_type = np.int32 if nrow * ncol < 2 ** 31 else np.int64
+    indices = np.empty(nnz, dtype=PETSc.IntType)
+    pos = np.empty(nnz, dtype=pos_type)
+    big = np.iinfo(PETSc.IntType).max
+    slab = 1 << 16
+    for r0 in range(0, nrow, slab):
+        r1 = min(nrow, r0 + slab)
+        c = np.where(keep[r0:r1], cols[r0:r1], big)
+        order = np.argsort(c, axis=1, kind="stable")
+        k = np.take_along_axis(keep[r0:r1], order, axis=1)
+        a, b = indptr[r0], indptr[r1]
+        indices[a:b] = np.take_along_axis(c, order, axis=1)[k]
+        pos[a:b] = (order + np.arange(r0, r1, dtype=pos_type)[:, None] * ncol)[k]
+    return indptr, indices, pos
 
 
 def assemble(grid: Grid, kappa: PETSc.Vec | None = None, shift: PETSc.Vec | float = 0.0,
@@ -161,8 +179,9 @@ def assemble(grid: Grid, kappa: PETSc.Vec | None = None, shift: PETSc.Vec | floa
     if kappa is None:
         kg = np.ones(tuple(e - s for s, e in grid.ghost_ranges))
     else:
-        kg = grid.ghosted(kappa)
-        if np.any(kg <= 0) or not np.all(np.isfinite(kg)):
+        kg = grid.ghosted(kappa)          # star stencil: the ghost block's corners are not filled
+        owned = grid.local_array(kappa)
+        if grid.comm.allreduce(bool(np.any(owned <= 0) or not np.all(np.isfinite(owned))), op=MPI.LOR):
             raise ValueError("kappa must be positive and finite at every node")
     k_mean = grid.comm.allreduce(float(np.sum(grid.local_array(kappa))) if kappa is not None else float(nloc))
     k_mean /= grid.size
