@@ -530,27 +530,6 @@ def _merge_shards(plan: Plan) -> None:
         os.replace(tmp, plan.split_file(plan.partial, s))
 
 
-def training_stats(path: Path, batch: int = 64) -> dict[str, dict[str, float]]:
-    """mean, std, rms of every field over one split file (float64 accumulation, streamed)."""
-    import h5py
-    out: dict[str, dict[str, float]] = {"mean": {}, "std": {}, "rms": {}}
-    with h5py.File(path, "r") as h5:
-        for name in h5["t0_fields"].attrs["field_names"]:
-            name = name.decode() if isinstance(name, bytes) else str(name)
-            ds = h5["t0_fields"][name]
-            s = s2 = 0.0
-            for a in range(0, ds.shape[0], batch):
-                x = ds[a:a + batch].astype(np.float64)
-                s += x.sum()
-                s2 += np.square(x).sum()
-            m = ds.size
-            mean, ms = s / m, s2 / m
-            out["mean"][name] = float(mean)
-            out["std"][name] = float(np.sqrt(max(ms - mean * mean, 0.0)))
-            out["rms"][name] = float(np.sqrt(ms))
-    return out
-
-
 def _finalize(plan: Plan, rep: Report, versions: dict) -> None:
     """Rank 0: stats.yaml and <name>.yaml into the partial dir, rename it, drop the work dir."""
     import yaml
