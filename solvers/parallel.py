@@ -85,8 +85,11 @@ def guarded(func: Callable[[], int], comm: MPI.Comm | None = None) -> int:
         lines.append(f"error: {exc}" if isinstance(exc, UserError) else f"error: {type(exc).__name__}: {exc}")
         if comm.size > 1 and comm.rank > 0:
             time.sleep(ABORT_GRACE)
-        sys.stderr.write("".join(prefix + line + "\n" for line in lines))
-        sys.stderr.flush()
+        try:
+            sys.stderr.write("".join(prefix + line + "\n" for line in lines))
+            sys.stderr.flush()
+        except OSError:                         # a closed stderr must not keep the job alive
+            pass
         if comm.size > 1:
             comm.Abort(code)
         return code
