@@ -322,6 +322,21 @@ def test_error_on_one_rank_only(tmp_path):
     assert not (a / "o.h5").exists()
 
 
+def test_case_file_only_rank_0_can_see(tmp_path):
+    """A relative case path that exists only in rank 0's working directory (MPMD launch): rank 0
+    reads it and broadcasts it, the run succeeds on both ranks."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "c.toml").write_text(POISSON)
+    out = a / "o.h5"
+    argv = [*mpirun_cmd(1), "-wdir", str(a), sys.executable, "-m", "solvers", "run", "c.toml", "-o", str(out),
+            ":", "-n", "1", "-wdir", str(b), sys.executable, "-m", "solvers", "run", "c.toml", "-o", str(out)]
+    proc = cli([], tmp_path, argv=argv, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    with h5py.File(out, "r") as h5:
+        assert h5.attrs["kind"] == "poisson" and h5["u"].shape == (17, 17)
+
+
 def _dataset_case(path: Path, n: int, name: str = "d", shape: int = 33) -> Path:
     path.write_text(f'[case]\nkind = "dataset"\nname = "{name}"\n[family]\nname = "darcy_exp"\n[mesh]\n'
                     f'shape = [{shape}, {shape}]\n[samples]\nn = {n}\n[solver]\nksp_type = "cg"\npc_type = "jacobi"\n'
