@@ -574,32 +574,32 @@ def generate(plan: Plan, factory: Callable[[MPI.Comm], Producer], comms: Comms,
     g, n_groups = comms.group_index, comms.n_groups
     plan.case_data = {**plan.case_data, "petsc_options": petsc_options()}
     lock = _collective(comm, lambda: _stored(lambda: _lock(plan), plan.work))
-    status = _collective(comm, lambda: _stored(lambda: _prepare(plan), plan.work))
-    if status == "complete":
+    try:                                  # local: the lock is released even if this process goes on
+        status = _collective(comm, lambda: _stored(lambda: _prepare(plan), plan.work))
+        if status == "complete":
+            comms.free()
+            return Report(status="already complete")
+        done = _collective(comm, lambda: _done_mask(plan))
+        _collective(comm, lambda: _stored(lambda: paths.mark(plan.partial, "dataset"), plan.partial))
+        remaining = [i for i in plan.order if not done[i]]
+        chunk = _chunks(remaining, n_groups)[g]
+        rep = Report(status="complete", resumed_from=int(done.sum()))
+        progress = Progress(plan.n, plan.layout.dataset_name, comm=comm, quiet=quiet, initial=int(done.sum()),
+                            unit="sample")
+        produce = factory(group)
+        try:
+            if plan.io == "mpio":
+                _run_mpio(plan, comm, chunk, produce, group.rank == 0, progress, rep)
+            else:
+                _run_shards(plan, comm, chunk, produce, group, progress, rep, len(remaining))
+        finally:
+            progress.close()
+        produce.close()
+        t0 = time.perf_counter()
+        _collective(comm, lambda: _stored(lambda: _finalize(plan, rep, versions or {}), plan.partial))
+    finally:
         if comm.rank == 0:
             os.close(lock)
-        comms.free()
-        return Report(status="already complete")
-    done = _collective(comm, lambda: _done_mask(plan))
-    _collective(comm, lambda: _stored(lambda: paths.mark(plan.partial, "dataset"), plan.partial))
-    remaining = [i for i in plan.order if not done[i]]
-    chunk = _chunks(remaining, n_groups)[g]
-    rep = Report(status="complete", resumed_from=int(done.sum()))
-    progress = Progress(plan.n, plan.layout.dataset_name, comm=comm, quiet=quiet, initial=int(done.sum()),
-                        unit="sample")
-    produce = factory(group)
-    try:
-        if plan.io == "mpio":
-            _run_mpio(plan, comm, chunk, produce, group.rank == 0, progress, rep)
-        else:
-            _run_shards(plan, comm, chunk, produce, group, progress, rep, len(remaining))
-    finally:
-        progress.close()
-    produce.close()
-    t0 = time.perf_counter()
-    _collective(comm, lambda: _stored(lambda: _finalize(plan, rep, versions or {}), plan.partial))
-    if comm.rank == 0:
-        os.close(lock)
     rep.merge_time = time.perf_counter() - t0
     rep.solve_time = comm.allreduce(rep.solve_time, op=MPI.MAX)
     rep.write_time = comm.allreduce(rep.write_time, op=MPI.MAX)
