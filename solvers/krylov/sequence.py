@@ -162,6 +162,7 @@ class SequenceSolver:
         self.result = SequenceResult()
         self._shared: PETSc.Mat | None = None
         self._pattern: tuple[np.ndarray, np.ndarray] | None = None
+        self._source: tuple[PETSc.Mat, int] | None = None    # the matrix last copied and its state
         self._prev: PETSc.Vec | None = None
         self._work: PETSc.Vec | None = None
 
@@ -176,8 +177,13 @@ class SequenceSolver:
         return A.getComm().tompi4py().allreduce(time.perf_counter() - t0, op=MPI.MAX)
 
     def _operators(self, A_sys: PETSc.Mat) -> PETSc.KSP:
-        """The KSP (made on first use) with the system's matrix, or its values in the shared Mat."""
-        A = self._share(A_sys) if self.spec.shared_matrix else A_sys
+        """The KSP (made on first use) with the system's matrix, or its values in the shared Mat
+        (copied only when the system's matrix changed: time steps with one matrix keep the PC)."""
+        A = A_sys
+        if self.spec.shared_matrix:
+            same = self._source is not None and self._source[0] is A_sys and self._source[1] == A_sys.stateGet()
+            A = self._shared if same else self._share(A_sys)
+            self._source = (A_sys, A_sys.stateGet())      # held: the same Python object means the same Mat
         if self.ksp is None:
             self.ksp = kspmod.make_ksp(A, self.spec.ksp_spec(), self.spec.prefix)
         else:
@@ -267,7 +273,7 @@ class SequenceSolver:
         for obj in (self._shared, self._prev, self._work):
             if obj is not None:
                 obj.destroy()
-        self._shared = self._prev = self._work = None
+        self._shared = self._prev = self._work = self._source = None
 
 
 def solve_sequence(systems: Iterable[System], spec: SolverSpec,
