@@ -498,6 +498,23 @@ def _run_shards(plan: Plan, comm: MPI.Comm, chunk: list[int], produce: Producer,
     comm.Barrier()
 
 
+def _write_shard_rows(files: dict, plan: Plan, idx: np.ndarray, fields: dict, scalars: dict) -> None:
+    """One shard's samples into the split files: one write per split and array (the rows in
+    increasing order), not one per sample."""
+    start = 0
+    for split_name, size in zip(schema.SPLITS, plan.split_sizes):
+        sel = np.flatnonzero((idx >= start) & (idx < start + size))
+        if sel.size:
+            sel = sel[np.argsort(idx[sel])]
+            rows = (idx[sel] - start).tolist()
+            h5 = files[split_name]
+            for name, v in fields.items():
+                h5["t0_fields"][name][rows] = v[sel].astype(schema.FIELD_DTYPE)
+            for name, v in scalars.items():
+                h5["scalars"][name][rows] = v[sel]
+        start += size
+
+
 def _merge_shards(plan: Plan) -> None:
     """Rank 0: shards -> split files in ``<root>.partial`` (each written then renamed)."""
     import h5py
@@ -517,9 +534,7 @@ def _merge_shards(plan: Plan) -> None:
                 fields = {k: sh["fields"][k][...] for k in sh["fields"]}
                 scal = {k: sh["scalars"][k][...] for k in sh["scalars"]}
             seen[idx] = True
-            _write_rows(files, plan, [SampleResult(int(i), {k: v[j] for k, v in fields.items()},
-                                                   {k: v[j] for k, v in scal.items()})
-                                      for j, i in enumerate(idx)], True)
+            _write_shard_rows(files, plan, idx, fields, scal)
     finally:
         for h5 in files.values():
             h5.close()
