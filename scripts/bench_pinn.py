@@ -103,9 +103,15 @@ def main() -> None:
     ap.add_argument("--train-seeds", type=int, nargs="+", default=list(range(10)))
     ap.add_argument("--fd-nodes", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--only", type=int, nargs="+", help="run only these wells of the draw (0-based)")
+    ap.add_argument("--tables", nargs="+", metavar="JSON", help="print the table of earlier runs' JSON files")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json", default="results/pinn_wells.json")
     args = ap.parse_args()
+    if args.tables:
+        loaded = [json.loads(Path(p).read_text()) for p in args.tables]
+        print_table({**loaded[0], "wells": [w for r in loaded for w in r["wells"]]}, args.markdown)
+        return
     torch.set_num_threads(args.threads)
     wells = draw_wells(args.seed, args.wells)
     print(f"random wells: numpy.random.default_rng({args.seed}), {args.wells} draws (V0, a, c): {wells}; "
@@ -114,18 +120,24 @@ def main() -> None:
               "load_average_start": os.getloadavg(), "wells": []}
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for well in wells:
+    for i, well in enumerate(wells):
+        if args.only is not None and i not in args.only:
+            continue
         result["wells"].append(run_well(well, args.train_seeds, args.fd_nodes))
         path.write_text(json.dumps(result, indent=1))                   # partial results survive a stop
+    print_table(result, args.markdown)
+    print(f"wrote {path}")
+
+
+def print_table(result: dict, markdown: bool) -> None:
     table = rows(result)
-    if args.markdown:
+    if markdown:
         print("| " + " | ".join(HEAD) + " |\n|" + "---|" * len(HEAD))
         for r in table:
             print("| " + " | ".join(r) + " |")
     else:
         for r in [HEAD] + table:
             print("  ".join(f"{c:>14s}" for c in r))
-    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
