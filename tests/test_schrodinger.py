@@ -272,7 +272,6 @@ ritz_epochs = 40
 adam_epochs = 10
 lbfgs_rounds = 1
 lbfgs_iters = 10
-ritz_polish = 10
 width = 8
 """
 
