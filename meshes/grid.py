@@ -148,20 +148,39 @@ class Grid:
         vec = vec or self.create_vec()
         return self.set_local(vec, global_array[self.local_slices()])
 
+    def _natural_scatter(self, to_all: bool) -> tuple[PETSc.Vec, PETSc.Scatter, PETSc.Vec]:
+        """(natural-ordering Vec, scatter to rank 0 or to all, the sequential target), cached."""
+        key = "_to_all" if to_all else "_to_zero"
+        if getattr(self, key, None) is None:
+            nat = self.da.createNaturalVec()
+            sc, seq = (PETSc.Scatter.toAll if to_all else PETSc.Scatter.toZero)(nat)
+            setattr(self, key, (nat, sc, seq))
+        return getattr(self, key)
+
     def gather(self, vec: PETSc.Vec, root_only: bool = True) -> np.ndarray | None:
         """The whole field as a ``shape`` array on rank 0 (None elsewhere). Collective.
 
-        With ``root_only=False`` every rank gets the array.
+        A deliberate gather (PETSc's natural-ordering scatter to rank 0): for small fields or a
+        rank-0 consumer such as a network. With ``root_only=False`` every rank gets the array.
         """
-        local = self.local_array(vec)
-        pieces = self.comm.gather((self.ranges, local), root=0) if root_only else \
-            self.comm.allgather((self.ranges, local))
-        if pieces is None:
+        nat, sc, seq = self._natural_scatter(not root_only)
+        self.da.globalToNatural(vec, nat)
+        sc.scatter(nat, seq, addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.FORWARD)
+        if root_only and self.comm.rank != 0:
             return None
-        out = np.empty(self.shape, dtype=local.dtype)
-        for ranges, block in pieces:
-            out[tuple(slice(s, e) for s, e in ranges)] = block
-        return out
+        return seq.getArray(readonly=True).reshape(self.shape, order="F").copy()
+
+    def from_root(self, array: np.ndarray | None, vec: PETSc.Vec) -> PETSc.Vec:
+        """Fill ``vec`` from a ``shape`` array held by rank 0 only (the inverse of :meth:`gather`;
+        the other ranks pass None and never hold the whole array). Collective."""
+        nat, sc, seq = self._natural_scatter(False)
+        if self.comm.rank == 0:
+            if np.shape(array) != self.shape:
+                raise ValueError(f"array of shape {np.shape(array)} does not match grid {self.shape}")
+            seq.setArray(np.ascontiguousarray(np.asarray(array, dtype=float).ravel(order="F")))
+        sc.scatter(seq, nat, addv=PETSc.InsertMode.INSERT_VALUES, mode=PETSc.ScatterMode.REVERSE)
+        self.da.naturalToGlobal(nat, vec)
+        return vec
 
     # -- norms on the grid ----------------------------------------------------------------
     def l2_norm(self, vec: PETSc.Vec) -> float:

@@ -60,22 +60,22 @@ class Direction:
         self.applications = 0
 
     def _net(self, r: PETSc.Vec, out: PETSc.Vec) -> None:
-        """out = net(r / ||r||) on interior nodes (gather to rank 0, bcast back). Collective."""
+        """out = net(r / ||r||) on interior nodes (the net runs on rank 0: r is gathered there and
+        the result scattered back; no other rank holds the whole field). Collective."""
         if self.net is None:
             out.pointwiseMult(r, self.interior)
             return
         t0 = time.perf_counter()
         comm = self.grid.comm
         arr = self.grid.gather(r)
-        q = np.empty(self.grid.shape)
+        q = None
         if comm.rank == 0:
             torch.set_num_threads(self.threads)
             nrm = np.linalg.norm(arr)
             with torch.no_grad():
                 x = torch.from_numpy(arr / (nrm if nrm > 0 else 1.0)).float()[None, None]
-                q[...] = self.net(x)[0, 0].double().numpy()
-        comm.Bcast(q, root=0)
-        self.grid.scatter(q, out)
+                q = self.net(x)[0, 0].double().numpy()
+        self.grid.from_root(q, out)
         out.pointwiseMult(out, self.interior)
         self.net_time += time.perf_counter() - t0
 
