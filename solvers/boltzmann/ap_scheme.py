@@ -102,11 +102,14 @@ class Mixture:
             raise RuntimeError("Mixture built without full cross operators")
         return self.QLL(fL) + self.QLH(fL, fH), self.QHH(fH) + self.QHL(fH, fL)
 
-    def asymptotic_parts(self, fL: np.ndarray, fH: np.ndarray, exchange: bool = True) -> dict:
+    def asymptotic_parts(self, fL: np.ndarray, fH: np.ndarray, exchange: bool = True, equilibria=None) -> dict:
         """Stiff parts ``S``, slow parts ``D`` of the asymptotic system, penalisation rates ``β`` and the
         heavy friction ``ν_H`` (all per cell). ``exchange=False``: ``D`` projected to carry no mass,
         momentum or energy (``D^⊥``; the exchange of momentum and energy is then done implicitly by
-        :meth:`implicit_stage`)."""
+        :meth:`implicit_stage`, as a change of the equilibria ``(M_L, M_H)``). The moment correction is
+        weighted by ``f`` (``exchange=True``) or by ``equilibria`` (``exchange=False``): what ``D^⊥`` removes
+        is then the span of ``M (1, v, |v|²)`` — the derivative of ``M`` in its moments — exactly what the
+        implicit stage adds back, so the split injects no non-equilibrium when ``f`` is not Maxwellian."""
         p, gL, gH = self.p, self.gL, self.gH
         nL, uL = mo.density(gL, fL), mo.velocity(gL, fL)
         TL = mo.temperature(gL, fL, self.m_L, uL)
@@ -127,12 +130,14 @@ class Mixture:
             P_H, E_H = np.zeros_like(uH), np.zeros_like(nH)
         tH = np.concatenate([np.zeros_like(nH)[..., None], P_H / gH.vol, (E_H / gH.vol)[..., None]], axis=-1)
         DH = asy.project_moments(gH, DH, [np.ones(gH.shape), *[self.m_H * vd for vd in gH.v],
-                                          0.5 * self.m_H * gH.speed2()], tH, weight=fH)
+                                          0.5 * self.m_H * gH.speed2()], tH,
+                                 weight=fH if equilibria is None else equilibria[1])
         # light: energy -E_H; with exchange=False also no momentum (the implicit stage moves it)
         mom = [] if exchange else [self.m_L * vd for vd in gL.v]
         tL = np.concatenate([np.zeros_like(nL)[..., None], np.zeros(nL.shape + (len(mom),)),
                              (-E_H / gL.vol)[..., None]], axis=-1)
-        DL = asy.project_moments(gL, DL, [np.ones(gL.shape), *mom, 0.5 * self.m_L * gL.speed2()], tL, weight=fL)
+        DL = asy.project_moments(gL, DL, [np.ones(gL.shape), *mom, 0.5 * self.m_L * gL.speed2()], tL,
+                                 weight=fL if equilibria is None else equilibria[0])
         beta_L = (self.QLL.collision_frequency(fL).max(axis=mo.vaxes(gL))
                   + self.lorentz.frequency(nH, uH).max(axis=mo.vaxes(gL))
                   + asy.energy_exchange_bound(gL, self.mu, self.m_L, nH, TH, p.gamma, self.b))
@@ -155,10 +160,10 @@ class Mixture:
     def explicit_part(self, fL: np.ndarray, fH: np.ndarray, beta: tuple | None = None) -> dict:
         """``K = S + D^⊥ - β (M - f)`` per species (the explicit part of the penalised splitting),
         with ``β`` (fixed over a step: pass the first stage's) and ``ν_H`` of this stage."""
-        a = self.asymptotic_parts(fL, fH, exchange=False)
-        bL, bH = (a["beta_L"], a["beta_H"]) if beta is None else beta
         MH = mo.maxwellian_of(self.gH, fH, self.m_H)
-        ML = self.light_equilibrium(fL, a["u_H"])
+        ML = self.light_equilibrium(fL, mo.velocity(self.gH, fH))
+        a = self.asymptotic_parts(fL, fH, exchange=False, equilibria=(ML, MH))
+        bL, bH = (a["beta_L"], a["beta_H"]) if beta is None else beta
         return {"KL": a["SL"] + a["DL"] - self.gL.expand(bL) * (ML - fL),
                 "KH": a["SH"] + a["DH"] - self.gH.expand(bH) * (MH - fH),
                 "beta": (bL, bH), "nu_H": a["nu_H"]}
