@@ -1,10 +1,10 @@
 """Train neuraloperator's FNO on a generated Darcy dataset read by The Well's ``WellDataset``.
 
 Runs in ``.venv-interop`` (``bash scripts/setup_interop.sh``); the dataset is generated first by
-the project in ``.venv``, e.g. (1000 train / 200 test at 65², the issue's table):
+the project in ``.venv``, e.g. (1000 train / 200 test at 65², the table in docs/datasets.md):
 
-    .venv/bin/python -m solvers run cases/darcy_dataset.toml -o out/darcy_fno   # n, split in the case
-    OMP_NUM_THREADS=1 .venv-interop/bin/python scripts/train_fno.py out/darcy_fno --epochs 100
+    mpirun -n 2 .venv/bin/python -m solvers run cases/darcy_fno_train_rtol1e-8.toml -q   # -> out/darcy_fno_rtol1e-8
+    OMP_NUM_THREADS=1 .venv-interop/bin/python scripts/train_fno.py out/darcy_fno_rtol1e-8 --epochs 25
 
 The train and test splits are read through ``WellDataset(path, well_split_name=...)`` with its
 default window and ``DefaultChannelsFirstFormatter`` (x = (u(0) = 0, kappa), y = u; see
@@ -13,7 +13,8 @@ neuraloperator's ``UnitGaussianNormalizer`` fitted on the training split; the FN
 is trained with Adam on the relative L2 loss of the decoded solution, ``||u_pred - u||_2 / ||u||_2``
 per sample (neuraloperator's ``LpLoss(d=2, p=2)``), and the reported errors are that loss
 averaged over the samples of each split. ``--test-data`` evaluates on another dataset's test split
-(the tolerance study: train on data generated at a loose rtol, test on rtol = 1e-8 data).
+(the tolerance study: train on data generated at a loose rtol, test on rtol = 1e-8 data);
+``--stride 2`` trains and tests on every second node (65² data at 33²).
 """
 from __future__ import annotations
 
@@ -30,15 +31,18 @@ from the_well.data import WellDataset
 from the_well.data.data_formatter import DefaultChannelsFirstFormatter
 
 
-def load(root: str, split: str, n: int | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x [N, C, H, W], y [N, 1, H, W]) of the first ``n`` samples of a split, via The Well's loader."""
+def load(root: str, split: str, n: int | None, stride: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x [N, C, H, W], y [N, 1, H, W]) of the first ``n`` samples of a split, via The Well's loader,
+    at every ``stride``-th node (65² -> 33² for 2: the coarse grid's nodes, as the FNO paper
+    subsamples its 421² Darcy data)."""
     ds = WellDataset(path=root, well_split_name=split)
     if ds.metadata.n_fields != 1:
         raise SystemExit(f"{root}: expected a steady dataset with the one output field u")
     n = len(ds) if n is None else min(n, len(ds))
     fmt = DefaultChannelsFirstFormatter(ds.metadata)
     (x,), y = fmt.process_input(torch.utils.data.default_collate([ds[i] for i in range(n)]))
-    return x.float(), y[:, 0].permute(0, 3, 1, 2).float().contiguous()        # [N, 1, H, W, 1] -> [N, 1, H, W]
+    y = y[:, 0].permute(0, 3, 1, 2)                                             # [N, 1, H, W, 1] -> [N, 1, H, W]
+    return x[..., ::stride, ::stride].float().contiguous(), y[..., ::stride, ::stride].float().contiguous()
 
 
 def rel_l2(model, x, y, x_norm, y_norm, batch: int) -> float:
@@ -59,6 +63,7 @@ def main() -> None:
     p.add_argument("--test-data", default="", help="dataset whose test split is evaluated (default: data)")
     p.add_argument("--n-train", type=int, default=None, help="first n training samples (default all)")
     p.add_argument("--n-test", type=int, default=None, help="first n test samples (default all)")
+    p.add_argument("--stride", type=int, default=1, help="train and test on every stride-th node (default 1)")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--batch", type=int, default=20)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -73,8 +78,8 @@ def main() -> None:
     torch.manual_seed(args.seed)
 
     t0 = time.perf_counter()
-    x_tr, y_tr = load(args.data, "train", args.n_train)
-    x_te, y_te = load(args.test_data or args.data, "test", args.n_test)
+    x_tr, y_tr = load(args.data, "train", args.n_train, args.stride)
+    x_te, y_te = load(args.test_data or args.data, "test", args.n_test, args.stride)
     t_load = time.perf_counter() - t0
     x_norm = UnitGaussianNormalizer(dim=[0, 2, 3], eps=1e-7)
     y_norm = UnitGaussianNormalizer(dim=[0, 2, 3], eps=1e-7)
@@ -101,9 +106,9 @@ def main() -> None:
             print(f"epoch {epoch + 1:4d}  train rel L2 {out.item():.4e}  ({time.perf_counter() - t0:.1f} s)", flush=True)
     t_train = time.perf_counter() - t0
     res = {"data": args.data, "test_data": args.test_data or args.data, "resolution": list(x_tr.shape[2:]),
-           "n_train": len(x_tr), "n_test": len(x_te), "in_channels": int(x_tr.shape[1]), "epochs": args.epochs,
+           "stride": args.stride, "n_train": len(x_tr), "n_test": len(x_te), "in_channels": int(x_tr.shape[1]), "epochs": args.epochs,
            "modes": args.modes, "width": args.width, "layers": args.layers, "batch": args.batch, "lr": args.lr,
-           "threads": args.threads, "parameters": sum(q.numel() for q in model.parameters()),
+           "threads": args.threads, "seed": args.seed, "parameters": sum(q.numel() for q in model.parameters()),
            "train_rel_l2": rel_l2(model, x_tr, y_tr, x_norm, y_norm, args.batch),
            "test_rel_l2": rel_l2(model, x_te, y_te, x_norm, y_norm, args.batch),
            "load_seconds": t_load, "train_seconds": t_train}
