@@ -151,3 +151,13 @@ def test_bad_space_input_exit_2(tmp_path, fmt, key):
     proc = run_cli(["run", str(case), "-o", str(out)])
     assert proc.returncode == 2 and key in proc.stderr
     assert not out.exists()
+
+
+@pytest.mark.mpi
+def test_too_few_cells_for_the_ranks_exit_2(tmp_path):
+    case = tmp_path / "few.toml"
+    case.write_text(SPACE_CASE.format(nx=5, left="periodic", right="periodic", init="uniform"))
+    out = tmp_path / "few.h5"
+    proc = run_cli(["run", str(case), "-o", str(out)], n=3)
+    assert proc.returncode == 2 and "space.nx" in proc.stderr
+    assert not out.exists()

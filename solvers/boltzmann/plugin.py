@@ -256,7 +256,7 @@ def run_space(case, ctx: RunContext) -> Result:
     comm, sp = ctx.comm, case["space"]
     if sp["nx"] < NG * comm.size:
         raise UserError(f"space.nx: {sp['nx']} cells cannot be split over {comm.size} ranks "
-                        f"(at least {NG} cells per rank)")
+                        f"(at least {NG} cells per rank)", collective=True)   # same test on every rank
     solver = sr.build(case, comm)
     fL, fH = sr.initial(solver, case)
     tm = case["time"]
