@@ -156,6 +156,23 @@ def _alias_plain_options(owner: int, prefix: str) -> None:
             _push(owner, prefix + name, value, default=False)
 
 
+def effective_tolerances(spec: KSPSpec, prefix: str) -> dict[str, float]:
+    """rtol, atol and max_it a KSP made by :func:`make_ksp` with ``spec`` and ``prefix`` will use:
+    the prefixed option, else the plain one, else the spec (what a dataset records as the
+    tolerance its residuals are checked against)."""
+    opts = PETSc.Options()
+
+    def value(name: str, default: Any, get) -> Any:
+        for key in (prefix + name, name):
+            if opts.hasName(key):
+                return get(key)
+        return default
+
+    return {"rtol": float(value("ksp_rtol", spec.rtol, opts.getReal)),
+            "atol": float(value("ksp_atol", spec.atol, opts.getReal)),
+            "max_it": int(value("ksp_max_it", spec.max_it, opts.getInt))}
+
+
 def _python_context(name: str) -> Any:
     module, _, cls = PYTHON_TYPES[name].rpartition(".")
     return getattr(importlib.import_module(module), cls)()

@@ -410,3 +410,18 @@ def test_bad_case_exits_2_and_writes_nothing(tmp_path, text, message):
     proc = run_cli(["run", str(f), "-o", str(tmp_path / "out")])
     assert proc.returncode == 2 and message in proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_metadata_records_the_tolerance_the_solves_used(tmp_path):
+    """-dataset_ksp_rtol after -- overrides the case's rtol: the metadata stores what the solves
+    used, and `dataset check` verifies every stored residual against it (issue 15, item 7)."""
+    case = tmp_path / "c.toml"
+    case.write_text(case_text(n=6))
+    out = tmp_path / "d"
+    proc = run_cli(["run", str(case), "-o", str(out), "-q", "--", "-dataset_ksp_rtol", "1e-3"], timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    meta = yaml.safe_load((out / "ds.yaml").read_text())
+    assert meta["solver"]["rtol"] == 1e-3
+    res = read_all(out)["residual"]
+    assert res.max() <= 1e-3 and res.max() > 1e-8          # the looser tolerance was used
+    assert checkmod.check(out).ok

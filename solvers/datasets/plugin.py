@@ -23,7 +23,7 @@ from ..case import (AnyTable, Bool, CaseError, Choice, Float, Int, List, Number,
 from ..io.hdf5 import versions
 from ..krylov.sequence import SequenceSolver, SolverSpec
 from ..krylov.skr_sort import ORDERINGS, sort_systems
-from ..ksp import SolverDiverged
+from ..ksp import KSPSpec, SolverDiverged, effective_tolerances
 from ..parallel import rprint
 from ..poisson.families import FAMILIES, Family, make_family
 from ..poisson.systems import family_systems
@@ -228,6 +228,14 @@ def cost_per_sample(producer: SampleSolver | None, rep: writer.Report, comm: MPI
     return per
 
 
+def solver_settings(solver: dict[str, Any]) -> dict[str, Any]:
+    """The ``[solver]`` table with the tolerances the solves use (PETSc options such as
+    ``-dataset_ksp_rtol`` or ``-ksp_rtol`` after ``--`` override the case): what the metadata
+    stores and ``dataset check`` verifies the residuals against."""
+    spec = KSPSpec(rtol=solver["rtol"], atol=solver["atol"], max_it=solver["max_it"])
+    return {**solver, **effective_tolerances(spec, "dataset_")}
+
+
 def build_plan(case, root: Path) -> tuple[writer.Plan, Family]:
     fam_cfg, smp, par = case["family"], case["samples"], case["parallel"]
     family = make_family(fam_cfg["name"], case["mesh"]["shape"], fam_cfg["seed"], **fam_cfg["options"])
@@ -240,7 +248,7 @@ def build_plan(case, root: Path) -> tuple[writer.Plan, Family]:
                        order=list(range(smp["n"])), case_data=data, case_text=case.text,
                        io=par["io"], checkpoint=par["checkpoint"], ranks_per_solve=par["ranks_per_solve"],
                        metadata={"family": family.name, "family_options": dict(family.options),
-                                 "seed": fam_cfg["seed"], "solver": dict(case["solver"])})
+                                 "seed": fam_cfg["seed"], "solver": solver_settings(case["solver"])})
     return plan, family
 
 
