@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from mpi4py import MPI
 from petsc4py import PETSc
 
 from .parallel import UserError
@@ -321,10 +322,12 @@ def solve(ksp: PETSc.KSP, b: PETSc.Vec, x: PETSc.Vec, raise_on_diverged: bool = 
                      setup_time=t1 - t0, solve_time=t2 - t1)
     if code < 0 and raise_on_diverged:
         p = ksp.getOptionsPrefix() or ""
-        raise SolverDiverged(
+        world = MPI.Comm.Compare(ksp.getComm().tompi4py(), MPI.COMM_WORLD) in (MPI.IDENT, MPI.CONGRUENT)
+        raise SolverDiverged(           # every rank of the KSP sees the same reason: collective on the world
             f"KSP {ksp.getType()}+{ksp.getPC().getType()} did not converge: {info.reason} after "
             f"{info.iterations} iterations (residual norm {info.residual_norm:.3e}); try "
-            f"-{p}ksp_type/-{p}pc_type, a larger max_it, or -{p}ksp_monitor to see the history")
+            f"-{p}ksp_type/-{p}pc_type, a larger max_it, or -{p}ksp_monitor to see the history",
+            collective=world)
     return info
 
 
