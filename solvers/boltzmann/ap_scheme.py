@@ -13,18 +13,21 @@ Schemes:
 - ``explicit``: classical RK4 on ``Q_LL + Q_LH``, ``Q_HH + Q_HL`` with the full spectral cross
   operators (:mod:`.mixture`), stable only for ``dt`` of the fastest (O(1)) scale.
 - ``explicit_asymptotic``: RK4 with the asymptotic cross operators (:mod:`.asymptotic`).
-- ``ap``: first-order IMEX penalisation (Filbet & Jin, JCP 229 (2010) 7625) of the asymptotic
-  system: for each species ``∂_t f = S(f) + D(f)`` is advanced as ::
+- ``ap``, ``ap2``: IMEX penalisation (Filbet & Jin, JCP 229 (2010) 7625) of the asymptotic system,
+  split per species as ``∂_t f = [S + D^⊥ - β (M - f)] + [β (M - f) + X]``: ``S`` the stiff part
+  (``Q_LL + Lor`` | ``Q_HH``), ``D^⊥`` the slow operators without their momentum and energy, ``X`` the
+  slow exchange of momentum and energy between the species, ``M`` the equilibrium of the stiff part
+  (light: Maxwellian of ``f_L``'s density and energy about the heavy mean velocity ``u_H``; heavy: its
+  own Maxwellian) and ``β`` a bound of the spectral radius of ``S + D``. The first bracket is explicit,
+  the second implicit and solved exactly (:meth:`Mixture.implicit_stage`, linearly implicit in the
+  heavy friction). ``ap`` is IMEX Euler (first order), ``ap2`` ARS(2,2,2) (second order, measured).
+  Stable for every ``dt`` at every ε (the exchange contracts ``T_L - T_H`` for every ``dt``; before
+  issue #13 it was explicit and ``λ_T dt > 2`` blew up); the mixture momentum and energy of every
+  step are exact; as ``dt β → ∞`` the stages project on the limiting (epochal) dynamics.
+- ``full_ap``, ``full_ap2``: the same integrators with the full cross operators, penalised towards the
+  mixture equilibrium (nested boxes: integer ``sqrt(m_H/m_L)``).
 
-      f^{n+1} = [f^n + dt (S + D)(f^n) - dt β (M^n - f^n) + dt β M^{n+1}] / (1 + dt β),
-
-  where ``M`` is the local equilibrium of the stiff part (light: Maxwellian of ``f_L``'s density
-  and energy about the heavy mean velocity ``u_H`` — the null space of ``Q_LL + Lor``; heavy: its own
-  Maxwellian), ``M^{n+1}`` is built from the explicitly predicted moments of ``f^n + dt (S+D)(f^n)``,
-  and ``β`` bounds the spectral radius of ``S + D`` (loss frequencies plus a bound for the
-  drift-diffusion operators). Stable for any ``dt``; as ``dt β → ∞`` it projects on the limiting
-  (epochal) dynamics in which the moments follow the explicit slow exchange rates, so ``dt`` is
-  limited only by the slow scale being resolved.
+All methods are batched over leading axes (e.g. the cells of a rank): see :mod:`.moments`.
 """
 from __future__ import annotations
 
