@@ -113,7 +113,9 @@ MIXTURE_SCHEMA = Table({
         "n_dir": Int(default=0, min=0, even=True, doc="directions (as in boltzmann_bkw; 0: default)"),
     }).optional(),
     "species": Table({
-        "mass_ratio": Float(positive=True, min=1.0, doc="m_H / m_L (m_L = 1; epsilon = sqrt(m_L/m_H))"),
+        "mass_ratio": Float(positive=True, min=1.0, max=1e12,
+                            doc="m_H / m_L (m_L = 1; epsilon = sqrt(m_L/m_H); at most 1e12: epsilon^2 = 1e-12 is near "
+                                "the float64 resolution of the heavy/light scale split)"),
         "n_L": Float(default=1.0, positive=True, doc="light density"),
         "n_H": Float(default=1.0, positive=True, doc="heavy density"),
         "T_L": Float(default=1.5, positive=True, doc="light temperature"),
@@ -211,7 +213,9 @@ SPACE_SCHEMA = Table({
     "velocity": MIXTURE_SCHEMA.keys["velocity"],
     "kernel": MIXTURE_SCHEMA.keys["kernel"],
     "species": Table({
-        "mass_ratio": Float(positive=True, min=1.0, doc="m_H / m_L (m_L = 1; epsilon = sqrt(m_L/m_H))"),
+        "mass_ratio": Float(positive=True, min=1.0, max=1e12,
+                            doc="m_H / m_L (m_L = 1; epsilon = sqrt(m_L/m_H); at most 1e12: epsilon^2 = 1e-12 is near "
+                                "the float64 resolution of the heavy/light scale split)"),
     }),
     "space": Table({
         "nx": Int(min=2, doc="cells in x"),
