@@ -35,6 +35,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from mpi4py import MPI
 
 from . import asymptotic as asy
 from . import moments as mo
@@ -65,7 +66,7 @@ class MixtureParams:
 class Mixture:
     """Grids and operators of a light/heavy mixture. Collective calls (the spectral operators)."""
 
-    def __init__(self, p: MixtureParams, comm=None, full_cross: bool = False, T_ref: tuple[float, float] = (1.0, 1.0)):
+    def __init__(self, p: MixtureParams, comm: MPI.Comm = MPI.COMM_SELF, full_cross: bool = False, T_ref: tuple[float, float] = (1.0, 1.0)):
         """``T_ref = (T_L, T_H)``: temperatures that scale each species' box (``L_i = Lhat sqrt(T_i/m_i)``);
         the full cross operator needs nested boxes, so with ``full_cross`` both use the larger one."""
         self.p, self.comm = p, comm

@@ -18,7 +18,9 @@ Cost ``O(N_ρ M N^d log N)``. Shifts ``f(v + a)`` are exact spectral translation
 
 Parallel: the radial points are split over the ranks of ``comm`` (blocks); each rank computes its
 radial contributions in Fourier space, they are all-gathered in radial order and summed in that
-order on every rank, so the result is bitwise the same on any number of ranks.
+order on every rank, so the result is bitwise the same on any number of ranks. ``comm`` defaults
+to ``MPI.COMM_SELF`` (not split): the space-dependent solver decomposes x instead and keeps the
+velocity operators serial per rank.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import math
 
 import numpy as np
 import scipy.fft as sfft
+from mpi4py import MPI
 from scipy.special import j0
 
 from .velocity import VelocityGrid
@@ -88,7 +91,7 @@ class FastSpectral:
 
     def __init__(self, grid: VelocityGrid, gamma: float = 0.0, b: float | None = None, R: float | None = None,
                  n_rho: int | None = None, n_dir: int | None = None, mu: tuple[float, float] = (0.5, 0.5),
-                 self_collision: bool = True, conservative: bool = False, comm=None):
+                 self_collision: bool = True, conservative: bool = False, comm: MPI.Comm = MPI.COMM_SELF):
         self.grid, self.gamma = grid, float(gamma)
         d, n = grid.dim, grid.n
         self.b = 1.0 / SPHERE_AREA[d] if b is None else float(b)
@@ -102,7 +105,7 @@ class FastSpectral:
         x, w = np.polynomial.legendre.leggauss(self.n_rho)
         self.rho, self.w_rho = 0.5 * self.R * (x + 1.0), 0.5 * self.R * w
         self.comm = comm
-        size, rank = (comm.size, comm.rank) if comm is not None else (1, 0)
+        size, rank = comm.size, comm.rank
         self.my_rho = np.array_split(np.arange(self.n_rho), size)[rank]
         self.counts = [len(c) for c in np.array_split(np.arange(self.n_rho), size)]
         # rfft layout: last axis holds k >= 0 only
@@ -165,7 +168,7 @@ class FastSpectral:
             mult = self.w_rho[r] * self.b * rho ** (self.gamma + d - 1) * \
                 sphere_average_multiplier(d, math.pi * self.mu_j * rho * self.kabs / g.L)
             part[slot] = mult * sfft.rfftn(acc, axes=self.axes, workers=1)
-        if self.comm is not None and self.comm.size > 1:
+        if self.comm.size > 1:
             full = np.empty((self.n_rho,) + batch + self.rshape, complex)
             per = int(np.prod(batch + self.rshape))
             self.comm.Allgatherv(part, [full, [c * per for c in self.counts], None, _complex_type()])
@@ -192,7 +195,6 @@ class FastSpectral:
 
 
 def _complex_type():
-    from mpi4py import MPI
     return MPI.C_DOUBLE_COMPLEX
 
 

@@ -11,6 +11,7 @@ grows like ``sqrt(m_H/m_L)`` per dimension: this is the cost the AP scheme avoid
 from __future__ import annotations
 
 import numpy as np
+from mpi4py import MPI
 import scipy.fft as sfft
 
 from .fast_spectral import FastSpectral, zero_nyquist
@@ -33,7 +34,7 @@ class CrossCollision:
     """``Q_ij`` for species ``i`` (mass ``m_i``, grid ``g_i``) colliding with ``j``. Collective. Batched."""
 
     def __init__(self, gi: VelocityGrid, gj: VelocityGrid, mi: float, mj: float, gamma: float = 0.0,
-                 b: float | None = None, n_rho: int | None = None, n_dir: int | None = None, comm=None):
+                 b: float | None = None, n_rho: int | None = None, n_dir: int | None = None, comm: MPI.Comm = MPI.COMM_SELF):
         self.gi, self.gj, self.r = gi, gj, common_ratio(gi, gj)
         wide = gi if gi.L >= gj.L else gj
         self.gc = VelocityGrid(gi.dim, self.r * gi.n, wide.L)

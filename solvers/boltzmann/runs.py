@@ -6,6 +6,7 @@ import math
 import time
 
 import numpy as np
+from mpi4py import MPI
 
 from . import bkw
 from . import moments as mo
@@ -20,7 +21,7 @@ def bkw_grid(dim: int, n: int, R: float) -> VelocityGrid:
 
 
 def bkw_operator_error(dim: int, n: int, R: float, t0: float, n_rho=None, n_dir=None, conservative=False,
-                       comm=None) -> dict:
+                       comm: MPI.Comm = MPI.COMM_SELF) -> dict:
     """``max|Q(f) - ∂f/∂t| / max|∂f/∂t|`` for the BKW solution at ``t0``, and the moments of ``Q``."""
     g = bkw_grid(dim, n, R)
     op = FastSpectral(g, R=R, n_rho=n_rho, n_dir=n_dir, conservative=conservative, comm=comm)
@@ -38,7 +39,7 @@ def bkw_operator_error(dim: int, n: int, R: float, t0: float, n_rho=None, n_dir=
 
 
 def bkw_evolution(dim: int, n: int, R: float, t0: float, t_end: float, dt: float, n_rho=None, n_dir=None,
-                  conservative=True, comm=None, progress=None) -> dict:
+                  conservative=True, comm: MPI.Comm = MPI.COMM_SELF, progress=None) -> dict:
     """RK4 from the exact BKW data at ``t0`` to ``t_end``; errors against the exact solution."""
     g = bkw_grid(dim, n, R)
     op = FastSpectral(g, R=R, n_rho=n_rho, n_dir=n_dir, conservative=conservative, comm=comm)

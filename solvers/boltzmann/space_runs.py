@@ -7,6 +7,7 @@ import math
 import time
 
 import numpy as np
+from mpi4py import MPI
 
 from . import moments as mo
 from .ap_scheme import Mixture, MixtureParams
@@ -31,7 +32,7 @@ def build(case: dict, comm) -> SpaceMixture:
     vel, ker, sp, tm, bc = case["velocity"], case["kernel"], case["space"], case["time"], case["boundary"]
     p = MixtureParams(dim=vel["dim"], n=vel["n"], Lhat=vel["Lhat"], mass_ratio=case["species"]["mass_ratio"],
                       gamma=ker["gamma"], b=ker["b"], n_rho=ker["n_rho"] or None, n_dir=ker["n_dir"] or None)
-    mix = Mixture(p, comm=None, full_cross=tm["scheme"].startswith("full"), T_ref=box_temperatures(case))
+    mix = Mixture(p, full_cross=tm["scheme"].startswith("full"), T_ref=box_temperatures(case))
     ends = []
     for side in ("left", "right"):
         kind = bc[side]

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+from mpi4py import MPI
 
 from ..parallel import rprint
 from ..registry import CheckResult, check
@@ -20,7 +21,7 @@ from . import validation_space  # noqa: F401  (registers the boltzmann_space che
 RATE_RATIOS = (1.0, 4.0, 16.0, 100.0)
 
 
-def mixture_rate(mass_ratio: float, dim: int = 2, n: int = 24, comm=None, n_L=1.0, n_H=0.7, T_L=1.2,
+def mixture_rate(mass_ratio: float, dim: int = 2, n: int = 24, comm: MPI.Comm = MPI.COMM_SELF, n_L=1.0, n_H=0.7, T_L=1.2,
                  T_H=0.8) -> tuple[float, float]:
     """Measured ``-d(T_L - T_H)/dt / (T_L - T_H)`` from the full cross operators (Maxwell molecules,
     Maxwellian data), and the exact ``λ_T``. The moment equations are exact for Maxwell molecules, so
@@ -36,7 +37,7 @@ def mixture_rate(mass_ratio: float, dim: int = 2, n: int = 24, comm=None, n_L=1.
     return float(-(dTL - dTH) / (T_L - T_H)), runs.exact_rate(mL, mH, n_L, n_H, 1.0)
 
 
-def ap_rate(mass_ratio: float, dt: float, t_end: float, n: int = 24, comm=None) -> tuple[float, float, dict]:
+def ap_rate(mass_ratio: float, dt: float, t_end: float, n: int = 24, comm: MPI.Comm = MPI.COMM_SELF) -> tuple[float, float, dict]:
     """Decay rate of ``T_L - T_H`` in the AP scheme (Maxwell molecules), fitted while it falls from
     ``e^-0.5`` to ``e^-2.5`` of its initial value, and the exact ``λ_T``. First order in time: the
     fitted rate exceeds the scheme's ``λ`` by ``≈ λ dt / 2`` (0.4% with the steps used here)."""
@@ -169,7 +170,7 @@ def validate_boltzmann_slow(comm, plots: str | None = None) -> list[CheckResult]
     return res
 
 
-def compare_ap_full(mass_ratio: float, n: int = 16, dt: float = 0.15, t_end: float = 9.0, comm=None,
+def compare_ap_full(mass_ratio: float, n: int = 16, dt: float = 0.15, t_end: float = 9.0, comm: MPI.Comm = MPI.COMM_SELF,
                     T_L: float = 1.2, T_H: float = 0.8) -> dict:
     """Hard spheres, 2D, bimodal data: AP (asymptotic cross operators) vs explicit RK4 with the full
     cross operators, same small ``dt``, on ``[0, t_end]``. The difference is the truncation error of
