@@ -15,7 +15,7 @@ parallel (no gather) and every replicated array once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -71,6 +71,9 @@ class Result:
     ``attrs``: root attributes (numbers, strings, lists, dicts: dicts are stored as JSON).
     ``dataset_attrs``: attributes per dataset name.
     ``lines``: report lines, printed by rank 0 after the run (progress goes to the log as it happens).
+    ``layout``: optional ``f(h5)`` that lays out the open file before the arrays are written
+    (groups, attributes, empty datasets: e.g. The Well's ``datasets.schema.create``); arrays whose
+    names it created are written into those datasets. Collective with parallel HDF5.
     """
 
     blocks: dict[str, Block] = field(default_factory=dict)
@@ -79,6 +82,7 @@ class Result:
     dataset_attrs: dict[str, dict[str, Any]] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     wrote: bool = True             # False: the run found its output complete and wrote nothing
+    layout: Callable[[Any], None] | None = None
     failure: str = ""              # after writing, the run ends with exit 3 and this message (e.g. unconverged solves)
 
     def say(self, line: str) -> None:

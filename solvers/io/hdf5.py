@@ -110,11 +110,18 @@ def write(path: str | Path, result: Result, attrs: dict[str, Any], comm: MPI.Com
 
 def _fill(h5: Any, result: Result, attrs: dict, dattrs: dict, meta: dict, root: bool) -> None:
     """Create every dataset and attribute (collective with ``mpio``) and write what this rank owns."""
+    if result.layout is not None:
+        result.layout(h5)
     for k, v in attrs.items():
         h5.attrs[k] = v
     for name in sorted(meta):
         shape, dtype = meta[name]
-        ds = h5.create_dataset(name, shape=shape, dtype=np.dtype(dtype))
+        if name in h5:
+            ds = h5[name]
+            if ds.shape != tuple(shape):
+                raise ValueError(f"{name}: the layout made {ds.shape}, the result holds {tuple(shape)}")
+        else:
+            ds = h5.create_dataset(name, shape=shape, dtype=np.dtype(dtype))
         for k, v in dattrs.get(name, {}).items():
             ds.attrs[k] = v
         if name in result.blocks:
@@ -138,6 +145,7 @@ def _write_gathered(tmp: Path, result: Result, attrs: dict, dattrs: dict, comm: 
                 whole[p.slices] = p.data
             blocks[name] = Block.whole(whole, True)
     if comm.rank == 0:
-        gathered = Result(blocks=blocks, arrays=result.arrays, dataset_attrs=result.dataset_attrs)
+        gathered = Result(blocks=blocks, arrays=result.arrays, dataset_attrs=result.dataset_attrs,
+                          layout=result.layout)
         with h5py.File(tmp, "w") as h5:
             _fill(h5, gathered, attrs, dattrs, _meta(gathered), True)

@@ -59,9 +59,20 @@ def run_tasks(plans: list[Plan], values: list[float], cfg: pinn.PINNConfig, x: n
 
 
 def well_result(tasks: list[dict], name: str, x: np.ndarray, params: dict) -> Result:
-    """The sweep as arrays with The Well's names ([B, nx] fields in ``t0_fields``, [B] ``scalars``)."""
+    """The sweep in The Well's layout (``datasets.schema``: [B, nx] fields in ``t0_fields``, [B]
+    ``scalars``, every group and attribute the format asks for)."""
+    from ..datasets import schema
+
     n = len(tasks[0]["E"])
-    res = Result()
+    constants = {k: float(v) for k, v in params.items() if isinstance(v, float) and k != name}
+    fields = [schema.FieldSpec("V", "input")] + [schema.FieldSpec(f"psi_{k}", "output") for k in range(n)]
+    scalars = {"sample_index": "int64", "seed": "int64", name: "float64", "pinn_seconds": "float64"}
+    for k in range(n):
+        scalars.update({f"{key}_{k}": "float64" for key in ("E", "E_lower", "E_upper", "E_exact")})
+        scalars[f"nodes_{k}"] = "int64"
+    layout = schema.Layout(dataset_name="schrodinger_sweep", shape=(len(x),), extent=[(float(x[0]), float(x[-1]))],
+                           fields=fields, scalars=scalars, parameters=constants)
+    res = Result(layout=lambda h5: schema.create(h5, layout, len(tasks)))
     res.arrays["dimensions/x"] = x
     res.arrays["t0_fields/V"] = np.stack([t["V"] for t in tasks]).astype(np.float32)
     for k in range(n):
@@ -73,12 +84,4 @@ def well_result(tasks: list[dict], name: str, x: np.ndarray, params: dict) -> Re
     res.arrays["scalars/seed"] = np.array([t["seed"] for t in tasks], dtype=np.int64)
     res.arrays[f"scalars/{name}"] = np.array([t["value"] for t in tasks])
     res.arrays["scalars/pinn_seconds"] = np.array([t["seconds"] for t in tasks])
-    for a in res.arrays:
-        if a.startswith(("t0_fields/", "scalars/")):
-            res.dataset_attrs[a] = {"sample_varying": True, "time_varying": False}
-    constants = {k: float(v) for k, v in params.items() if isinstance(v, float) and k != name}
-    res.attrs.update({"dataset_name": "schrodinger_sweep", "grid_type": "cartesian", "n_spatial_dims": 1,
-                      "n_trajectories": len(tasks), "input_fields": ["V"],
-                      "output_fields": [f"psi_{k}" for k in range(n)], "steady": True,
-                      "simulation_parameters": sorted(constants), **constants})
     return res
