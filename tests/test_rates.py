@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from solvers.poisson.validation import PoissonMMS
-from solvers.schrodinger import exact, finite_difference
-from solvers.schrodinger.potentials import finite_well
+from solvers.schrodinger.validation import FiniteDifferenceWell
 from solvers.validation import RefinementStudy
 
 
@@ -45,22 +44,8 @@ class TestPoisson2DExp(RateTest):
         return PoissonMMS(2, "exp", (17, 33, 65))
 
 
-class FiniteDifferenceWell(RefinementStudy):
-    """3-point FD levels of the finite well V0 = 50, a = 0.5 in a box of half-width 2, with the
-    jumps midway between nodes; error = max relative error of the 3 lowest levels."""
-
-    levels = (100, 200, 400)
-
-    def __init__(self):
-        self.pot = finite_well(50.0, 0.5, 2.0)
-        self.E = exact.box_levels(self.pot, 3)
-
-    def errors(self, level):
-        n = finite_difference.midway_size(self.pot, level)
-        return self.pot.length / (n + 1), {"L2": float(np.max(np.abs(finite_difference.solve(self.pot, 3, n).E
-                                                                    / self.E - 1)))}
-
-
 class TestFiniteDifferenceWell(RateTest):
+    norms = ("max rel",)
+
     def study(self):
         return FiniteDifferenceWell()
