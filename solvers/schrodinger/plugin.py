@@ -19,11 +19,24 @@ from .potentials import KINDS, OPTIONAL, PotentialError, from_params
 _DEFAULTS = PINNConfig()
 
 
+MAX_STRENGTH = 1e8
+
+
 def _check_potential(p: dict, path: str) -> None:
+    """The potential builds, and its strength (max V - min V) (x_max - x_min)² / c, whose square
+    root over π counts the bound states and oscillations the references must resolve, is at most
+    MAX_STRENGTH (e.g. V0 = 1e300 would ask the exact reference for ~1e150 quadrature panels)."""
     try:
-        from_params(p)
+        pot = from_params(p)
     except PotentialError as exc:
         raise CaseError(f"{path}.{exc.key}", exc.message) from None
+    v, e = np.asarray(pot.values, float), np.asarray(pot.edges, float)
+    with np.errstate(over="ignore"):
+        strength = float(np.ptp(v) * np.ptp(e) ** 2 / pot.c)
+    if not strength <= MAX_STRENGTH:
+        raise CaseError(path, f"potential strength (max V - min V)·width²/c = {strength:.3g} exceeds "
+                              f"{MAX_STRENGTH:g} (about {np.sqrt(min(strength, 1e300)) / np.pi:.3g} oscillations "
+                              "to resolve); use a shallower or narrower potential, or a larger c")
 
 
 POTENTIAL = Table({
