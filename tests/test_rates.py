@@ -2,6 +2,8 @@
 ``test_convergence`` pattern). The study classes are the ones ``validate`` uses."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 from solvers.poisson.validation import PoissonMMS
@@ -9,13 +11,14 @@ from solvers.schrodinger.validation import FiniteDifferenceWell
 from solvers.validation import RefinementStudy
 
 
-class RateTest:
+class RateTest(ABC):
     """Subclasses give ``study()``; every norm's slope and finest pair must be within tol."""
 
     norms: tuple[str, ...] = ("L2",)
 
+    @abstractmethod
     def study(self) -> RefinementStudy:
-        raise NotImplementedError
+        """The refinement study to check."""
 
     def test_rate(self):
         s = self.study()
