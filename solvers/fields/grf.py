@@ -23,7 +23,6 @@ operations whatever the decomposition, so the values are identical for any numbe
 """
 from __future__ import annotations
 
-import functools
 from typing import Sequence
 
 import numpy as np
@@ -78,12 +77,9 @@ def _tiles(n: int, a: int, b: int) -> list[tuple[int, int]]:
     return [(t, min(t + TILE, n)) for t in range(a // TILE * TILE, b, TILE)]
 
 
-@functools.lru_cache(maxsize=256)
-def _cos(n: int, tile: tuple[int, int], m: int) -> np.ndarray:
-    """C[i, k] = cos(π k i / (n - 1)) for the nodes i of ``tile`` (cached, read-only)."""
-    c = np.cos(np.pi * np.outer(np.arange(*tile), np.arange(m)) / (n - 1))
-    c.flags.writeable = False
-    return c
+def _cos(n: int, tile: tuple[int, int], modes: tuple[int, int]) -> np.ndarray:
+    """C[i, k] = cos(π k i / (n - 1)) for the nodes i of ``tile`` and the modes k0 <= k < k1."""
+    return np.cos(np.pi * np.outer(np.arange(*tile), np.arange(*modes)) / (n - 1))
 
 
 def grf_block(shape: Sequence[int], ranges: Sequence[tuple[int, int]], alpha: float = 2.5, tau: float = 7.0,
@@ -100,7 +96,8 @@ def grf_block(shape: Sequence[int], ranges: Sequence[tuple[int, int]], alpha: fl
     if len(ranges) != len(shape) or any(not 0 <= a <= b <= n for (a, b), n in zip(ranges, shape)):
         raise ValueError(f"grf_block: ranges {ranges} do not fit shape {shape}")
     tiles = [_tiles(n, a, b) for n, (a, b) in zip(shape, ranges)]
-    cos = [{t: _cos(n, t, m) for t in ts} for n, m, ts in zip(shape, kept, tiles)]
+    # trailing axes: this block's tiles x all modes; axis 0: one (tile, slab) piece at a time
+    cos = [{}] + [{t: _cos(n, t, (0, m)) for t in ts} for n, m, ts in zip(shape[1:], kept[1:], tiles[1:])]
     lo = [ts[0][0] if ts else 0 for ts in tiles]
     cover = np.zeros(tuple(ts[-1][1] - ts[0][0] if ts else 0 for ts in tiles))
     tail = kept[1:]
@@ -113,10 +110,11 @@ def grf_block(shape: Sequence[int], ranges: Sequence[tuple[int, int]], alpha: fl
             parts = {(t,) + key: np.moveaxis(np.tensordot(p, cos[d][t], axes=([d], [1])), -1, d)
                      for key, p in parts.items() for t in tiles[d]}
         for t0 in tiles[0]:
+            c0 = _cos(shape[0], t0, (k0, k1))
             for key, p in parts.items():
                 idx = (slice(t0[0] - lo[0], t0[1] - lo[0]),) + tuple(
                     slice(t[0] - lo[d], t[1] - lo[d]) for d, t in enumerate(key, start=1))
-                cover[idx] += np.tensordot(cos[0][t0][:, k0:k1], p, axes=([1], [0]))
+                cover[idx] += np.tensordot(c0, p, axes=([1], [0]))
     return cover[tuple(slice(a - l, b - l) for (a, b), l in zip(ranges, lo))]
 
 
