@@ -15,18 +15,31 @@ pytestmark = pytest.mark.mpi
 
 NPS = (1, 2, 3)
 
-DRAW = textwrap.dedent("""
-    import sys
-    from mpi4py import MPI
-    from meshes import Grid
-    from solvers.io import hdf5
-    from solvers.parallel import guarded
-    from solvers.poisson.families import FAMILIES, make_family
-    from solvers.result import Block, Result
+def _script(body: str) -> str:
+    """An MPI script: ``body`` (indented for ``work()``) fills ``res`` (a Result) on grids over
+    COMM_WORLD; the script writes it in parallel to argv[1] (attribute ``ranks``)."""
+    return textwrap.dedent("""
+        import sys
+        import numpy as np
+        from mpi4py import MPI
+        from meshes import Grid
+        from solvers.io import hdf5
+        from solvers.parallel import guarded
+        from solvers.poisson.families import FAMILIES, make_family
+        from solvers.result import Block, Result
 
-    def work():
-        comm = MPI.COMM_WORLD
-        res = Result()
+        def work():
+            comm = MPI.COMM_WORLD
+            res = Result()
+    """) + textwrap.indent(textwrap.dedent(body), "    ") + textwrap.dedent("""
+            hdf5.write(sys.argv[1], res, {"ranks": comm.size}, comm)
+            return 0
+
+        sys.exit(guarded(work))
+    """)
+
+
+DRAW = _script("""
         for shape in ((33, 47), (13, 17, 11)):
             grid = Grid(shape, comm=comm)
             for name in sorted(FAMILIES):
@@ -35,10 +48,6 @@ DRAW = textwrap.dedent("""
                 assert s.shape == grid.local_shape
                 for field, block in s.fields.items():
                     res.blocks[f"{len(shape)}d/{name}/{field}"] = Block.from_grid(grid, block)
-        hdf5.write(sys.argv[1], res, {"ranks": comm.size}, comm)
-        return 0
-
-    sys.exit(guarded(work))
 """)
 
 
@@ -112,19 +121,7 @@ def test_dataset_inputs_identical_on_1_2_3_ranks(tmp_path, family, rps, io):
         assert np.abs(ref["u"].astype(float) - other["u"]).max() <= 1e-6 * np.abs(ref["u"]).max()
 
 
-APPLY = textwrap.dedent("""
-    import sys
-    import numpy as np
-    from mpi4py import MPI
-    from meshes import Grid
-    from solvers.io import hdf5
-    from solvers.parallel import guarded
-    from solvers.poisson.families import make_family
-    from solvers.result import Block, Result
-
-    def work():
-        comm = MPI.COMM_WORLD
-        res = Result()
+APPLY = _script("""
         for shape in ((17, 13), (9, 8, 7)):
             grid = Grid(shape, comm=comm)
             fam = make_family("darcy_exp", shape, seed=2)
@@ -135,10 +132,6 @@ APPLY = textwrap.dedent("""
             op.A.mult(x, y)
             res.blocks[f"{len(shape)}d/Ax"] = Block.from_grid(grid, grid.local_array(y))
             res.blocks[f"{len(shape)}d/b"] = Block.from_grid(grid, grid.local_array(b))
-        hdf5.write(sys.argv[1], res, {}, comm)
-        return 0
-
-    sys.exit(guarded(work))
 """)
 
 
