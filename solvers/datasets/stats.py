@@ -56,7 +56,8 @@ def well_stats(path: str | Path, batch: int = 64) -> dict[str, dict[str, float]]
                 name = name.decode() if isinstance(name, bytes) else str(name)
                 ds = grp[name]
                 if order:
-                    raise NotImplementedError(f"{path}: statistics of order-{order} field {name!r}")
+                    raise ValueError(f"{path}: statistics of order-{order} (vector/tensor) field {name!r} are not "
+                                     "supported (no family writes one)")
                 timed = bool(ds.attrs["time_varying"])
                 acc, dacc = Moments(), Moments()
                 rows = ds.shape[0] if ds.attrs["sample_varying"] else 1
