@@ -158,20 +158,18 @@ def _alias_plain_options(owner: int, prefix: str) -> None:
 
 
 def effective_tolerances(spec: KSPSpec, prefix: str) -> dict[str, float]:
-    """rtol, atol and max_it a KSP made by :func:`make_ksp` with ``spec`` and ``prefix`` will use:
-    the prefixed option, else the plain one, else the spec (what a dataset records as the
-    tolerance its residuals are checked against)."""
-    opts = PETSc.Options()
-
-    def value(name: str, default: Any, get) -> Any:
-        for key in (prefix + name, name):
-            if opts.hasName(key):
-                return get(key)
-        return default
-
-    return {"rtol": float(value("ksp_rtol", spec.rtol, opts.getReal)),
-            "atol": float(value("ksp_atol", spec.atol, opts.getReal)),
-            "max_it": int(value("ksp_max_it", spec.max_it, opts.getInt))}
+    """rtol, atol and max_it a KSP made by :func:`make_ksp` with ``spec`` and ``prefix`` uses
+    (read from such a KSP on a 1x1 serial system, so the options database's precedence is the
+    factory's own): what a dataset records as the tolerance of its residuals."""
+    A = PETSc.Mat().createAIJ([1, 1], nnz=1, comm=PETSc.COMM_SELF)
+    A.setValue(0, 0, 1.0)
+    A.assemble()
+    ksp = make_ksp(A, KSPSpec(ksp_type="cg", pc_type="none", rtol=spec.rtol, atol=spec.atol,
+                              max_it=spec.max_it), prefix)
+    rtol, atol, _, max_it = ksp.getTolerances()
+    destroy(ksp)
+    A.destroy()
+    return {"rtol": float(rtol), "atol": float(atol), "max_it": int(max_it)}
 
 
 def _python_context(name: str) -> Any:
