@@ -26,6 +26,7 @@ KINDS: dict[str, str] = {
     "boltzmann_bkw": "solvers.boltzmann.plugin",
     "boltzmann_mixture": "solvers.boltzmann.plugin",
     "boltzmann_space": "solvers.boltzmann.plugin",
+    "boltzmann_space_dataset": "solvers.boltzmann.dataset",
     "schrodinger": "solvers.schrodinger.plugin",
     "schrodinger_sweep": "solvers.schrodinger.plugin",
 }

@@ -39,14 +39,7 @@ def _check(sections: dict, path: str) -> None:
     fam, mesh, smp, par, out = (sections[k] for k in ("family", "mesh", "samples", "parallel", "output"))
     check_derived("family.options", "sample 0 of these options", lambda: _arrays(
         make_family(fam["name"], mesh["shape"], fam["seed"], **fam["options"]).sample(0)))
-    fr = smp["split"]
-    if abs(sum(fr) - 1.0) > 1e-9:
-        raise CaseError("samples.split", f"fractions must sum to 1, got {sum(fr):g}")
-    if split_sizes(smp["n"], fr)[0] < 1:
-        raise CaseError("samples.split", f"the training split of {smp['n']} samples would be empty")
-    if par["io"] == "mpio" and out["compression"] != "none":
-        raise CaseError("output.compression", "needs io = 'shards' (parallel HDF5 writes with "
-                        "compression filters must be collective)")
+    check_storage(smp, par, out)
     sol = sections["solver"]
     if sol["ksp_type"] == "gcrodr" and not 0 <= sol["gcrodr_k"] < sol["gcrodr_m"]:
         raise CaseError("solver.gcrodr_k", f"must satisfy 0 <= gcrodr_k < gcrodr_m = {sol['gcrodr_m']}, "
@@ -55,17 +48,33 @@ def _check(sections: dict, path: str) -> None:
         raise CaseError("mesh.extent", "the families' random fields live on the unit box; leave extent out")
 
 
-def _estimate(sections: dict) -> float:
-    """Memory of a dataset run (bytes): a group's solve (``grid_estimate``), the GRF coefficients
-    (``modes``^d float64, ~4 live arrays), rank 0's sort features (n samples x nodes, float64)
-    and a heat sample's n_steps + 1 gathered states (float64, list and stacked copy)."""
+def check_storage(smp: dict, par: dict, out: dict) -> None:
+    """The ``[samples]``, ``[parallel]``, ``[output]`` checks of every dataset kind (CaseError, key path)."""
+    fr = smp["split"]
+    if abs(sum(fr) - 1.0) > 1e-9:
+        raise CaseError("samples.split", f"fractions must sum to 1, got {sum(fr):g}")
+    if split_sizes(smp["n"], fr)[0] < 1:
+        raise CaseError("samples.split", f"the training split of {smp['n']} samples would be empty")
+    if par["io"] == "mpio" and out["compression"] != "none":
+        raise CaseError("output.compression", "needs io = 'shards' (parallel HDF5 writes with "
+                        "compression filters must be collective)")
+
+
+def _estimate(sections: dict, ranks: int = 1) -> float:
+    """Memory of a dataset job of ``ranks`` ranks (bytes): ``ranks // ranks_per_solve`` groups, each
+    holding its solve (``grid_estimate``, split over the group's ranks) and a heat sample's
+    n_steps + 1 states gathered to its leader (float64, list and stacked copy); every rank's GRF
+    coefficients (``modes``^d float64, ~4 live arrays); rank 0's sort features (n samples x nodes,
+    float64)."""
     shape = sections["mesh"]["shape"]
     o = {**FAMILIES[sections["family"]["name"]].OPTIONS, **sections["family"]["options"]}
     nodes = float(np.prod(shape, dtype=float))
     with np.errstate(over="ignore"):
         coefficients = np.float64(o["modes"]) ** len(shape) if o.get("modes") is not None else nodes
     states = float(o.get("n_steps", 1)) + 1
-    return grid_estimate(sections) + 32 * coefficients + 8 * nodes * (sections["samples"]["n"] + 2 * states)
+    groups = max(1, ranks // sections["parallel"]["ranks_per_solve"])
+    return (groups * (grid_estimate(sections, ranks) + 16 * nodes * states) + ranks * 32 * coefficients
+            + 8 * nodes * sections["samples"]["n"])
 
 
 SCHEMA = Table({

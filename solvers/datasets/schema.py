@@ -11,8 +11,9 @@ One file per split holds ``B`` samples ("trajectories")::
     /t1_fields, /t2_fields  present and empty (the Poisson family has no vector/tensor fields)
     /scalars              @field_names; per-sample scalars [B] (sample index, seed, iterations,
                           residual, ...) and the simulation parameters (shape ())
-    /boundary_conditions  one WALL group per spatial dimension: bool ``mask`` over that
-                          dimension (True at both ends), float32 ``values`` (the Dirichlet data)
+    /boundary_conditions  one group per spatial dimension (``x_wall``: WALL, or ``x_periodic``):
+                          bool ``mask`` over that dimension (True at both ends), float32
+                          ``values`` (the Dirichlet data, WALL only)
 
 Inputs (coefficients, sources, initial states) and outputs (solutions) are both fields; the root
 attributes ``input_fields`` / ``output_fields`` say which is which. Each sample is one HDF5 chunk.
@@ -179,7 +180,7 @@ def create(h5, layout: Layout, n: int, early: bool = False) -> None:
 
     bcs = h5.create_group("boundary_conditions")
     for d, ax in enumerate(axes):
-        g = bcs.create_group(f"{ax}_wall")
+        g = bcs.create_group(f"{ax}_{layout.bc_type.lower()}")      # named after its type, as The Well's checker asks
         g.attrs["bc_type"] = layout.bc_type
         g.attrs["associated_dims"] = _str_list([ax])
         g.attrs["associated_fields"] = _str_list(layout.outputs)
@@ -188,7 +189,8 @@ def create(h5, layout: Layout, n: int, early: bool = False) -> None:
         mask = np.zeros(layout.shape[d], dtype=bool)
         mask[[0, -1]] = True
         g.create_dataset("mask", data=mask)
-        g.create_dataset("values", data=np.full(int(mask.sum()), layout.bc_value, dtype=FIELD_DTYPE))
+        if layout.bc_type == "WALL":                                   # Dirichlet data; none for PERIODIC
+            g.create_dataset("values", data=np.full(int(mask.sum()), layout.bc_value, dtype=FIELD_DTYPE))
 
 
 def layout_from_file(h5) -> Layout:
