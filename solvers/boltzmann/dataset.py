@@ -40,7 +40,7 @@ from ..poisson.families import sample_seed
 from ..registry import RunContext, runner
 from ..result import Block, Result
 from . import space_runs as sr
-from .plugin import SPACE_SCHEMA
+from .plugin import SPACE_SCHEMA, _state
 from .space import SpaceMixture
 from .transport import NG
 
@@ -49,6 +49,7 @@ DRIFTS = ("mass_L", "mass_H", "momentum", "energy")
 
 
 def _check(s: dict, path: str) -> None:
+    """Cross-key checks (CaseError with the key path, before any work)."""
     amp = s["initial"]["amplitude"]
     if not 0 < amp < 1:
         raise CaseError("initial.amplitude", f"must be in (0, 1) (positive densities and temperatures), got {amp}")
@@ -65,7 +66,7 @@ SCHEMA = Table({
     "species": SPACE_SCHEMA.keys["species"],
     "space": SPACE_SCHEMA.keys["space"],
     "initial": Table({
-        "state": SPACE_SCHEMA.keys["initial"].keys["state"],
+        "state": _state("base state, perturbed"),
         "amplitude": Float(default=0.2, positive=True, doc="A: largest relative perturbation |δ| (< 1)"),
         "modes": Int(default=4, min=1, max=1024, doc="K: Fourier modes k = 1..K of each perturbation"),
         "decay": Float(default=1.0, min=0.0, max=16.0, doc="c_k ~ N(0, 1) k^-decay (smoother for larger decay)"),
