@@ -51,7 +51,8 @@ def _agree(comm: Any, err: str | None) -> None:
 
 def load_case(path: str, comm: Any) -> Any:
     """The validated case of ``path``: rank 0 reads the file and broadcasts its text, every rank
-    validates it against the machine memory of all nodes; any failure is a collective
+    validates it (its memory estimate for ``comm.size`` ranks, the busiest node's share against
+    one node's memory); any failure is a collective
     ``UserError`` (exit 2). Runs before PETSc initialises. Collective."""
     from mpi4py import MPI
 
@@ -71,7 +72,8 @@ def load_case(path: str, comm: Any) -> Any:
     hosts = comm.allgather(MPI.Get_processor_name())
     try:
         case = casemod.validate(casemod.parse_text(text, path), schemas(), text=text, source=path,
-                                memory=len(set(hosts)) * casemod.machine_memory())
+                                memory=casemod.machine_memory(), ranks=comm.size,
+                                node_ranks=max(hosts.count(h) for h in hosts))
     except casemod.CaseError as exc:
         err = f"{path}: {exc}"
     _agree(comm, err)

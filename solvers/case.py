@@ -15,8 +15,8 @@ Hostile input is refused with a ``CaseError`` before any work (:func:`load`): on
 of at most ``MAX_CASE_BYTES``, UTF-8 text, nesting at most ``MAX_DEPTH`` deep, integers within
 PETSc's 32-bit ``PetscInt``, booleans never taken for numbers nor floats for integer choices,
 grids whose spacing and node count PETSc can represent, ``case.name`` a plain file-name
-component, and a run whose memory estimate (:attr:`Table.estimate`, default
-:func:`grid_estimate`) fits the machine. PETSc type names (``ksp_type``, ``pc_type``) are
+component, and a run whose memory estimate for its rank count (:attr:`Table.estimate`, default
+:func:`grid_estimate`) fits the memory of a node holding its ranks. PETSc type names (``ksp_type``, ``pc_type``) are
 checked against PETSc's registry once PETSc is initialised (:func:`check_petsc_types`).
 """
 from __future__ import annotations
@@ -308,16 +308,18 @@ class AnyTable(Spec):
 class Table(Spec):
     """A TOML table with known keys; unknown keys are errors. ``validate`` runs cross-key checks.
 
-    ``estimate`` (a kind's top-level schema only): ``estimate(sections) -> bytes``, the memory
-    the whole run needs, computed from the type-checked sections before ``validate`` runs (so a
-    cross-key check that builds something cannot exhaust memory); default :func:`grid_estimate`.
+    ``estimate`` (a kind's top-level schema only): ``estimate(sections, ranks) -> bytes``, the
+    memory a job of ``ranks`` ranks holds, all ranks together (what one node holds when they all
+    run on it: data split over the ranks counted once, data every rank keeps counted ``ranks``
+    times), computed from the type-checked sections before ``validate`` runs (so a cross-key
+    check that builds something cannot exhaust memory); default :func:`grid_estimate`.
     """
 
     keys: dict[str, Spec] = field(default_factory=dict)
     default: Any = _MISSING
     doc: str = ""
     validate: Callable[[dict, str], None] | None = None
-    estimate: Callable[[dict], float] | None = None
+    estimate: Callable[[dict, int], float] | None = None
 
     def check(self, value: Any, path: str) -> dict:
         if not isinstance(value, dict):
@@ -438,24 +440,29 @@ def machine_memory() -> int:
 
 # Bytes per grid node of a Krylov solve on a structured grid: an AIJ matrix with 7 entries per
 # row (8 B value + 4 B column index, 3D) ~ 90 B, ~20 work vectors (KSP, right-hand side,
-# solution, coordinates, exact solution, gathered copies) 160 B, and an AMG hierarchy with its
-# Galerkin products about twice the fine matrix. Measured peak RSS increments are below it
-# (README, Reliability); it is meant to catch runs that cannot fit, not to predict RSS.
-BYTES_PER_NODE = 600
+# solution, coordinates, exact solution, gathered copies) 160 B, an AMG hierarchy with its
+# Galerkin products about twice the fine matrix, and the result being written. Measured peak RSS
+# increments are below it (619 B per node for CG + GAMG on 65^3 with its output;
+# tests/test_hostile.py::test_estimate_bounds_measured_peak); it is meant to catch runs that
+# cannot fit, not to predict RSS.
+BYTES_PER_NODE = 1000
 
 
-def grid_estimate(sections: dict) -> float:
-    """Memory of a Krylov solve on ``mesh.shape`` (0 for kinds without a mesh)."""
+def grid_estimate(sections: dict, ranks: int = 1) -> float:
+    """Memory of a Krylov solve on ``mesh.shape`` (0 for kinds without a mesh); the grid is split
+    over the ranks, so the job holds the same total on any number of them."""
     mesh = sections.get("mesh")
     return float(math.prod(mesh["shape"])) * BYTES_PER_NODE if isinstance(mesh, dict) else 0.0
 
 
 def validate(raw: dict, schemas: dict[str, Table], text: str = "", source: str = "<string>",
-             memory: float | None = None) -> Case:
+             memory: float | None = None, ranks: int = 1, node_ranks: int | None = None) -> Case:
     """Validate a parsed TOML document against the common sections plus the kind's schema.
 
-    Order: every key's type and range; the memory estimate against ``memory`` bytes (default
-    :func:`machine_memory`); then the kind's cross-key checks.
+    Order: every key's type and range; the memory estimate of a job of ``ranks`` ranks
+    (:attr:`Table.estimate`), of which the node holding the most, ``node_ranks`` (default all),
+    holds its share, against ``memory`` bytes, one node's (default :func:`machine_memory`);
+    then the kind's cross-key checks.
     """
     if "case" not in raw or not isinstance(raw["case"], dict) or "kind" not in raw["case"]:
         raise CaseError("case.kind", "missing required key (one of " + ", ".join(sorted(schemas)) + ")")
@@ -464,11 +471,17 @@ def validate(raw: dict, schemas: dict[str, Table], text: str = "", source: str =
         raise CaseError("case.kind", "unknown kind " + _fmt(kind) + "; known kinds: " + ", ".join(sorted(schemas)))
     schema = schemas[kind]
     sections = Table({**COMMON, **schema.keys}).check(raw, "")
-    need = (schema.estimate or grid_estimate)(sections)
+    here = ranks if node_ranks is None else node_ranks
+    try:
+        need = (schema.estimate or grid_estimate)(sections, ranks) * here / ranks
+    except OverflowError:                                # e.g. a step count beyond any float
+        need = math.inf
     have = machine_memory() if memory is None else memory
-    if need > have:
-        raise CaseError("", f"the run needs about {_bytes(need)} of memory (estimate), more than the "
-                            f"{_bytes(have)} this machine has; make the case smaller")
+    if not need <= have:                                 # NaN (an overflowing estimate) is refused too
+        on = f"its {here} rank(s) on this machine" + (f" (of {ranks})" if here != ranks else "")
+        raise CaseError("", f"the run needs about {_bytes(need)} of memory (estimate) for {on}, more than "
+                            f"the {_bytes(have)} this machine has; make the case smaller or use fewer ranks "
+                            "per machine")
     if schema.validate is not None:
         schema.validate(sections, "")
     return Case(kind=kind, sections=sections, text=text, source=source)
@@ -505,11 +518,13 @@ def read_case_text(path: str | Path) -> str:
         raise CaseError("", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at line {line})") from None
 
 
-def load(path: str | Path, schemas: dict[str, Table], memory: float | None = None) -> Case:
+def load(path: str | Path, schemas: dict[str, Table], memory: float | None = None, ranks: int = 1,
+         node_ranks: int | None = None) -> Case:
     """Read and validate a case file (:func:`read_case_text`, :func:`validate`). Raises
     ``CaseError`` with a key path."""
     text = read_case_text(path)
-    return validate(parse_text(text, str(path)), schemas, text=text, source=str(path), memory=memory)
+    return validate(parse_text(text, str(path)), schemas, text=text, source=str(path), memory=memory,
+                    ranks=ranks, node_ranks=node_ranks)
 
 
 def check_petsc_types(case: Case, schema: Table) -> None:

@@ -6,6 +6,7 @@ import numpy as np
 from mpi4py import MPI
 
 from ..case import Bool, CaseError, Choice, Float, Int, List, Table
+from ..estimates import bkw_estimate, mixture_estimate, space_estimate
 from ..registry import RunContext, runner
 from ..result import Block, Result
 from . import runs
@@ -52,7 +53,7 @@ BKW_SCHEMA = Table({
         "t_end": Float(default=None, doc="end time (default t0 + 3)"),
         "dt": Float(default=0.1, positive=True, doc="RK4 step"),
     }).optional(),
-}, validate=_check_bkw)
+}, validate=_check_bkw, estimate=bkw_estimate)
 
 
 @runner("boltzmann_bkw", BKW_SCHEMA, doc="single-species Boltzmann (Maxwell molecules), BKW exact solution, RK4")
@@ -134,7 +135,7 @@ MIXTURE_SCHEMA = Table({
         "dt_max": Float(default=None, positive=True, doc="largest time step (default unlimited)"),
         "snapshots": Int(default=8, min=0, doc="number of f snapshots stored"),
     }),
-}, validate=_check_mixture)
+}, validate=_check_mixture, estimate=mixture_estimate)
 
 
 @runner("boltzmann_mixture", MIXTURE_SCHEMA, doc="light/heavy Boltzmann mixture: AP scheme or full explicit")
@@ -247,8 +248,10 @@ SPACE_SCHEMA = Table({
         "t_end": Float(positive=True, doc="final time"),
         "snapshots": Int(default=11, min=2, doc="moment snapshots (first and last included)"),
         "f_snapshots": Int(default=0, min=0, doc="snapshots of f(x, v) (each rank writes its cells)"),
+        "positivity": Bool(default=True, doc="after each collision step make f >= 0 keeping every cell's "
+                                             "density, momentum and energy (solvers/boltzmann/positivity.py)"),
     }),
-}, validate=_check_space)
+}, validate=_check_space, estimate=space_estimate)
 
 
 @runner("boltzmann_space", SPACE_SCHEMA, doc="light/heavy mixture 1D in x (MUSCL + AP collisions, x over ranks)")

@@ -6,3 +6,5 @@ training right-hand sides, ``chebyshev.py`` the optional smoother paired with th
 the unsupervised training, ``plugin.py`` the ``poisson_dcdm`` / ``dcdm_train`` kinds and the
 ``train-dcdm`` command.
 """
+
+VALIDATION_RHS = 64      # held-out right-hand sides of the training's convergence check (train.py)

@@ -9,6 +9,7 @@ import numpy as np
 from meshes import Grid
 
 from ..case import Bool, CaseError, Choice, Float, Int, Str, Table, load, mesh_section
+from ..estimates import dcdm_estimate, dcdm_train_estimate
 from ..ksp import SolverDiverged, destroy as destroy_ksp, reason_name
 from ..parallel import Comms, UserError, rprint, stdout_is_terminal
 from ..poisson.mms import problem_data, problem_section
@@ -34,7 +35,7 @@ RUN_SCHEMA = Table({
         "allow_grid_mismatch": Bool(default=False, doc="use a model trained on another grid size (transfer)"),
         "threads": Int(default=1, min=1, doc="torch threads for the net (rank 0)"),
     }, doc="DCDM solver").optional(),
-})
+}, estimate=dcdm_estimate)
 
 TRAIN_SCHEMA = Table({
     "mesh": mesh_section(min_nodes=5),
@@ -61,8 +62,13 @@ TRAIN_SCHEMA = Table({
         "max_minutes": Float(default=15.0, positive=True, doc="wall-clock budget"),
         "threads": Int(default=2, min=1, doc="torch threads"),
         "checkpoint_every": Int(default=100, min=1, doc="steps between checkpoints (<output>.ckpt)"),
+        "target": Float(default=0.1, positive=True, max=1.0,
+                        doc="converged: the held-out A-norm error fraction after the line search along M(b) is at "
+                            "most this and at most half the untrained net's (docs/dcdm.md)"),
+        "require_convergence": Bool(default=True, doc="false: write the model of a training that did not converge "
+                                                      "(the card says so) instead of exit 3"),
     }, doc="optimisation").optional(),
-})
+}, estimate=dcdm_train_estimate)
 
 
 def resolve_model(name: str, case_source: str) -> Path:
@@ -169,8 +175,9 @@ def _train_config(case):
 @runner("dcdm_train", TRAIN_SCHEMA, doc="train a DCDM model (rank 0) and write <path>.pt + <path>.json",
         output=".pt")
 def run_train(case, ctx: RunContext) -> Result:
-    """Train on rank 0 (the other ranks wait); the model goes to [output] path or -o (.pt)."""
-    from .train import LossNotFinite, train
+    """Train on rank 0 (the other ranks wait); the model goes to [output] path or -o (.pt). A NaN loss
+    or a training that misses its convergence target is exit 3 with nothing written (``train``)."""
+    from .train import LossNotFinite, NotConverged, train
 
     comm = ctx.comm
     out = str(ctx.output)
@@ -179,8 +186,8 @@ def run_train(case, ctx: RunContext) -> Result:
         try:
             card = train(_train_config(case), out, quiet=ctx.quiet, resume=not ctx.restart,
                          log=lambda *a: print(*a, flush=True))
-        except LossNotFinite as exc:
-            err = (LossNotFinite, str(exc))
+        except (LossNotFinite, NotConverged) as exc:
+            err = (type(exc), str(exc))
         except OSError as exc:
             err = (UserError, f"could not write {out}: {exc}")
         except ValueError as exc:
@@ -190,6 +197,9 @@ def run_train(case, ctx: RunContext) -> Result:
         raise err[0](err[1], collective=True)           # every rank of the world raises it
     res = Result()
     res.attrs.update(comm.bcast(card, root=0))
+    v = res.attrs["validation"]
+    res.say(f"{'converged' if v['converged'] else 'did NOT converge (kept: training.require_convergence = false)'}: "
+            f"held-out A-norm error fraction {v['error_fraction']:.4g}, required <= {v['required']:.4g}")
     res.say(f"model card: {Path(out).with_suffix('.json')}")
     return res
 
@@ -206,7 +216,7 @@ def _train_args(p) -> None:
 def train_dcdm(args, comm) -> int:
     """Collective on ``comm``."""
     try:
-        case = load(args.case, schemas())
+        case = load(args.case, schemas(), ranks=comm.size)
     except CaseError as exc:
         raise UserError(f"{args.case}: {exc}") from None
     if case.kind != "dcdm_train":

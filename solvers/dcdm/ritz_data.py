@@ -57,10 +57,11 @@ class RitzSampler:
         self.V = torch.tensor(V * self.weights, dtype=torch.float32)
         self.gen = torch.Generator().manual_seed(seed + 1)
 
-    def sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, batch: int, gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(b, e): unit right-hand sides and their energies e = b^T A^-1 b ~ sum_j (b^T v_j)^2 / theta_j
-        (exact for exact eigenvectors; the Ritz estimate otherwise)."""
-        c = torch.randn(self.V.shape[1], batch, generator=self.gen)
+        (exact for exact eigenvectors; the Ritz estimate otherwise). Coefficients from ``gen``
+        (default the training stream ``self.gen``)."""
+        c = torch.randn(self.V.shape[1], batch, generator=self.gen if gen is None else gen)
         inner = (self.V @ c).T                                  # (batch, n_interior)
         norms = inner.norm(dim=1, keepdim=True)
         inner = inner / norms

@@ -9,8 +9,16 @@ paper's scale-invariant residual after an exact line search (``loss = "residual"
 or (``loss = "energy"``, the default: it trains faster here, docs/dcdm.md) the fraction of the
 A-norm error of x = 0 left after that line search, 1 - (q^T b)^2 / ((q^T A q)(b^T A^-1 b)),
 averaged over a batch. Adam, checkpoint every ``checkpoint_every`` steps (resumable), stop at
-``max_steps`` or ``max_minutes``. Writes ``<path>.pt`` (weights + card) and ``<path>.json``
-(the card: grid, architecture, smoother, data seed, loss curve, training time).
+``max_steps`` or ``max_minutes``.
+
+Convergence (what DCDM needs from M: a direction whose line search removes most of the A-norm error,
+i.e. q ~ A^-1 b): on ``VALIDATION_RHS`` held-out right-hand sides (the same Ritz distribution, a
+separate random stream) the mean energy fraction above, with b^T A^-1 b computed exactly
+(``a_norm_energy``), measured after training, must be at most
+``target`` and at most ``REDUCTION`` times the untrained net's. Otherwise ``NotConverged`` (exit 3)
+and no model is written, unless ``require_convergence`` is false (the card then says
+``converged: false``). Writes ``<path>.pt`` (weights + card) and ``<path>.json`` (the card: grid,
+architecture, smoother, data seed, loss curve, validation, training time).
 """
 from __future__ import annotations
 
@@ -25,6 +33,7 @@ import torch
 from ..io import torch_files
 from ..io.progress import Progress
 from ..parallel import UserError
+from . import VALIDATION_RHS
 from .chebyshev import smooth_torch
 from .model import Architecture, DCDMNet, flops, parameter_count
 from .ritz_data import RitzSampler
@@ -32,10 +41,18 @@ from .stencil import Laplacian
 
 FORMAT = "dcdm-model-1"
 MAX_CHANNELS = 1024                  # a card asking for more is not one of ours (memory guard)
+REDUCTION = 0.5                      # a converged net leaves at most this fraction of the untrained net's error
+VALIDATION_SEED = 2**32              # + data.seed: never one of the training streams (seed + 1 <= 2^31)
 
 
 class LossNotFinite(UserError):
     """The training loss became NaN or inf: nothing is written as a model; exit code 3."""
+
+    exit_code = 3
+
+
+class NotConverged(UserError):
+    """The trained net missed its convergence target (``train``): nothing is written as a model; exit code 3."""
 
     exit_code = 3
 
@@ -72,6 +89,38 @@ def energy_loss(lap: Laplacian, b: torch.Tensor, q: torch.Tensor, energy: torch.
     return (1.0 - qb * qb / (_dot(q, lap(q)).flatten() * energy)).mean()
 
 
+def a_norm_energy(shape: Sequence[int], h: Sequence[float], b: torch.Tensor, rtol: float = 1e-8) -> torch.Tensor:
+    """b^T A^-1 b of every right-hand side of the batch ``b`` (A = h_0^2 A_II), by batched CG in
+    float64 to ``rtol`` (the Ritz estimate the training uses is a lower bound that a net can exploit
+    when the Ritz vectors are few)."""
+    lap = Laplacian(shape, h, dtype=torch.float64)
+    b = b.double()
+    x, r = torch.zeros_like(b), b.clone()
+    p, rr = r.clone(), _dot(r, r)
+    bb = rr.clone()
+    for _ in range(50 * max(shape) + 100):
+        ap = lap(p)
+        alpha = rr / _dot(p, ap)
+        x, r = x + alpha * p, r - alpha * ap
+        rr_new = _dot(r, r)
+        if bool((rr_new <= rtol ** 2 * bb).all()):
+            break
+        p, rr = r + rr_new / rr * p, rr_new
+    return _dot(b, x).flatten().float()
+
+
+def validation_fraction(net: DCDMNet, lap: Laplacian, b: torch.Tensor, energy: torch.Tensor, degree: int,
+                        chunk: int) -> float:
+    """Mean ``energy_loss`` of the direction map M over the right-hand sides ``b`` (chunks of
+    ``chunk``, no gradients): the fraction of the A-norm error of x = 0 left after the line search."""
+    total = 0.0
+    with torch.no_grad():
+        for i in range(0, len(b), chunk):
+            bi, ei = b[i:i + chunk], energy[i:i + chunk]
+            total += energy_loss(lap, bi, composite(net, lap, bi, degree), ei).item() * len(bi)
+    return total / len(b)
+
+
 @dataclass
 class TrainConfig:
     shape: tuple[int, ...]
@@ -88,13 +137,16 @@ class TrainConfig:
     max_minutes: float = 15.0
     threads: int = 2
     checkpoint_every: int = 100
+    target: float = 0.1
+    require_convergence: bool = True
 
     @property
     def h(self) -> tuple[float, ...]:
         return tuple((hi - lo) / (n - 1) for (lo, hi), n in zip(self.extent, self.shape))
 
 
-def _card(cfg: TrainConfig, net: DCDMNet, losses: list, seconds: float, steps: int) -> dict:
+def _card(cfg: TrainConfig, net: DCDMNet, losses: list, seconds: float, steps: int,
+          validation: dict | None = None) -> dict:
     stride = max(1, len(losses) // 200)
     return {
         "format": FORMAT,
@@ -111,6 +163,7 @@ def _card(cfg: TrainConfig, net: DCDMNet, losses: list, seconds: float, steps: i
         "loss_curve": {"step": list(range(0, len(losses), stride)),
                        "loss": [round(float(x), 6) for x in losses[::stride]]},
         "final_loss": float(sum(losses[-50:]) / max(1, len(losses[-50:]))),
+        "validation": validation or {},
     }
 
 
@@ -119,7 +172,10 @@ def train(cfg: TrainConfig, out: str | Path, quiet: bool = False, resume: bool =
     """Train a DCDM net for ``cfg`` and write ``out`` (.pt) and its card (.json). Returns the card.
 
     Serial (torch on ``cfg.threads`` threads); a checkpoint ``<out>.ckpt`` is written every
-    ``checkpoint_every`` steps and resumed from when ``resume`` is true.
+    ``checkpoint_every`` steps and resumed from when ``resume`` is true. A net that misses the
+    convergence target (module docstring) raises ``NotConverged`` with the measured and required
+    figures, writes no model and keeps a checkpoint of its last step, unless
+    ``cfg.require_convergence`` is false.
     """
     out = Path(out).with_suffix(".pt")
     ckpt = out.with_suffix(".ckpt")
@@ -131,6 +187,9 @@ def train(cfg: TrainConfig, out: str | Path, quiet: bool = False, resume: bool =
     log(f"lanczos: {len(sampler.theta)} Ritz vectors, theta in [{sampler.theta[0]:.3e}, "
         f"{sampler.theta[-1]:.3e}] ({time.perf_counter() - t0:.1f} s)")
     net = DCDMNet(cfg.arch)
+    b_val, _ = sampler.sample(VALIDATION_RHS, torch.Generator().manual_seed(VALIDATION_SEED + cfg.seed))
+    held_out = (b_val, a_norm_energy(cfg.shape, cfg.h, b_val))
+    untrained = validation_fraction(net, lap, *held_out, cfg.smoother_degree, cfg.batch)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.max_steps, eta_min=cfg.lr / 20)
     losses: list[float] = []
@@ -152,6 +211,11 @@ def train(cfg: TrainConfig, out: str | Path, quiet: bool = False, resume: bool =
         sampler.gen.set_state(state["gen"])
         losses, step, spent = state["losses"], state["step"], state["seconds"]
         log(f"resumed from {ckpt} at step {step}")
+    def checkpoint() -> None:
+        torch_files.save(ckpt, {"signature": signature, "net": net.state_dict(), "opt": opt.state_dict(),
+                                "sched": sched.state_dict(), "gen": sampler.gen.get_state(), "losses": losses,
+                                "step": step, "seconds": time.perf_counter() - start})
+
     bar = Progress(cfg.max_steps, "train-dcdm", quiet=quiet, initial=step, unit="step")
     start = time.perf_counter() - spent
     while step < cfg.max_steps and time.perf_counter() - start < 60 * cfg.max_minutes:
@@ -171,20 +235,38 @@ def train(cfg: TrainConfig, out: str | Path, quiet: bool = False, resume: bool =
         bar.update(1)
         bar.postfix(loss=f"{losses[-1]:.4f}")
         if step % cfg.checkpoint_every == 0:
-            torch_files.save(ckpt, {"signature": signature, "net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "gen": sampler.gen.get_state(), "losses": losses, "step": step,
-                        "seconds": time.perf_counter() - start})
+            checkpoint()
             if quiet:
                 log(f"step {step}: loss {sum(losses[-50:]) / len(losses[-50:]):.4f} "
                     f"({time.perf_counter() - start:.0f} s)")
     bar.close()
-    card = _card(cfg, net, losses, time.perf_counter() - start, step)
+    val = validation_fraction(net, lap, *held_out, cfg.smoother_degree, cfg.batch)
+    required = min(cfg.target, REDUCTION * untrained)
+    validation = {"rhs": VALIDATION_RHS, "error_fraction": val, "untrained": untrained, "target": cfg.target,
+                  "required": required, "converged": bool(val <= required)}     # NaN: not converged
+    trend = f"training loss {_mean(losses[:50]):.4g} over the first 50 steps, {_mean(losses[-50:]):.4g} over the last 50"
+    verdict = (f"held-out A-norm error fraction {val:.4g} (mean over {VALIDATION_RHS} right-hand sides) after {step} "
+               f"steps; required <= {required:.4g} (training.target {cfg.target:g}, and {REDUCTION:g} x the untrained "
+               f"net's {untrained:.4g}); {trend}")
+    if not validation["converged"] and cfg.require_convergence:
+        checkpoint()
+        raise NotConverged(f"DCDM training did not converge: {verdict}; no model written (checkpoint {ckpt} kept at step "
+                           f"{step}: a rerun resumes from it, --restart ignores it); train longer (training.max_steps, "
+                           "training.max_minutes), change training.lr, or set training.require_convergence = false "
+                           "to keep the model")
+    card = _card(cfg, net, losses, time.perf_counter() - start, step, validation)
     torch_files.save(out, {"card": card, "state_dict": net.state_dict()})
     torch_files.save_json(out.with_suffix(".json"), card)
     ckpt.unlink(missing_ok=True)
     log(f"trained {step} steps in {card['training']['seconds']} s, final loss {card['final_loss']:.4f}; "
         f"card {out.with_suffix('.json')}")
+    log(f"converged: {verdict}" if validation["converged"] else
+        f"did NOT converge (model written: training.require_convergence = false): {verdict}")
     return card
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
 
 
 def load_model(path: str | Path, arch: Architecture | None = None) -> tuple[DCDMNet, dict]:

@@ -53,16 +53,17 @@ def _check_sample(sections: dict, path: str) -> None:
     check_derived("family", "sample 0 of these options", arrays)
 
 
-def _estimate(sections: dict) -> float:
+def _estimate(sections: dict, ranks: int = 1) -> float:
     """Memory of a recycling run (bytes): the grid solve (``grid_estimate``), the GCRO-DR/GMRES
-    basis (m + k vectors), every sample's inputs and stored solutions with their stacked copies,
-    the sort features (n samples x nodes) and SKR's n x n Gram matrix (float64)."""
+    basis (m + k vectors), every sample's inputs and stored solutions with their stacked copies
+    and its system (measured ~11 vectors per sample for darcy_exp on 129^2, counted 15),
+    the sort features (n samples x nodes) and SKR's n x n Gram matrix (float64, on every rank)."""
     nodes = float(np.prod(sections["mesh"]["shape"], dtype=float))
     fam, sol = sections["family"], sections["solver"]
     n = fam["samples"]
     steps = fam["n_steps"] or FAMILIES[fam["name"]].OPTIONS.get("n_steps", 1)
     kept = steps if sections["store"]["solutions"] else 0
-    return grid_estimate(sections) + 8 * nodes * (sol["m"] + sol["k"] + 2 * n * (2 + kept)) + 8.0 * n * n
+    return grid_estimate(sections) + 8 * nodes * (sol["m"] + sol["k"] + 5 * n * (2 + kept)) + 8.0 * n * n * ranks
 
 
 def _check_solver(sol: dict, path: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..case import CaseError, Choice, Float, Int, List, Spec, Str, Table
+from ..estimates import schrodinger_estimate, sweep_estimate
 from ..parallel import rprint
 from ..registry import RunContext, runner
 from ..result import Result
@@ -135,7 +136,7 @@ def _check_case(sections: dict, path: str) -> None:
 
 
 SCHEMA = Table({"potential": POTENTIAL, "states": STATES, "box": BOX, "pinn": PINN, "reference": REFERENCE},
-               validate=_check_case)
+               validate=_check_case, estimate=schrodinger_estimate)
 
 
 def _check_sweep(sections: dict, path: str) -> None:
@@ -167,7 +168,7 @@ SWEEP_SCHEMA = Table({
         "parameter": Str(doc="the [potential] key to vary, e.g. 'V0' or 'height'"),
         "values": List(Float(), min_len=1, doc="its values (one training task each)"),
     }),
-}, validate=_check_sweep)
+}, validate=_check_sweep, estimate=sweep_estimate)
 
 
 def config(section: dict) -> PINNConfig:
