@@ -6,6 +6,8 @@ gives the same file contents as an uninterrupted one; bitwise the same trajector
 and ranks_per_solve 1, 2, 3; bad cases exit 2 naming the key."""
 from __future__ import annotations
 
+import random
+import sys
 from pathlib import Path
 
 import h5py
@@ -17,8 +19,10 @@ from solvers.boltzmann import space_runs as sr
 from solvers.case import CaseError
 from solvers.datasets import check as checkmod
 
-from conftest import run_cli
+from conftest import mpirun_cmd, run_cli
 from test_dataset import close_fds_on, generate, load_case, read_all
+from test_dataset_mpi import _records as records
+from test_dataset_mpi import kill_when
 
 NX, T_END, SNAPSHOTS, N = 12, 0.02, 3, 8
 
@@ -135,6 +139,27 @@ def test_resume_after_crash_gives_the_same_file_contents(traj, tmp_path, io, mon
     assert sorted(a) == sorted(b)
     for k in a:
         assert a[k].tobytes() == b[k].tobytes(), k
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+def test_sigkill_then_same_command_finishes_the_same_trajectories(traj, tmp_path):
+    """mpirun -n 2 and its ranks SIGKILLed after 2-6 recorded trajectories of 16; the same command
+    finishes the dataset; trajectories 0-7 equal the 8-trajectory dataset's to the bit (a sample
+    depends on its index and seed only, not on the number of samples or the split)."""
+    f = tmp_path / "c.toml"
+    f.write_text(case_text(n=16))
+    out = tmp_path / "d"
+    target = 2 * random.Random().randint(1, 3)
+    kill_when([*mpirun_cmd(2), sys.executable, "-m", "solvers", "run", str(f), "-o", str(out), "-q"],
+              lambda: records(tmp_path / "d.work", "shards") >= target)
+    assert not out.exists(), "the run finished before it could be killed"
+    done = run_cli(["run", str(f), "-o", str(out), "-q"], n=2, timeout=300)
+    assert done.returncode == 0 and "resumed with" in done.stdout, done.stdout + done.stderr
+    assert checkmod.check(out).ok
+    a, b = read_all(traj), read_all(out)
+    for k in a:
+        assert a[k].tobytes() == b[k][:N].tobytes(), k
 
 
 @pytest.mark.mpi

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -89,21 +90,14 @@ def _records(work: Path, io: str) -> int:
         return 0
 
 
-@pytest.mark.parametrize("io, rps", [("shards", 1), pytest.param("mpio", 2, marks=pytest.mark.slow)])
-def test_sigkill_then_same_command_finishes_same_dataset(reference, tmp_path, io, rps):
-    text = case_text(n=48, shape=(33, 33), io=io, rps=rps, checkpoint=2)
-    case = tmp_path / "case.toml"
-    case.write_text(text)
-    out = tmp_path / "ds"
-    work = out.with_name("ds.work")
-    cmd = [*mpirun_cmd(2), sys.executable, "-m", "solvers", "run", str(case), "-o", str(out), "-q"]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    target = 2 * random.Random().randint(1, 6)
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
+def kill_when(cmd: list[str], done: Callable[[], bool], timeout: float = 120) -> None:
+    """Start ``cmd`` (mpirun) in a new session and SIGKILL it and its ranks as soon as ``done()``
+    holds (or it exits, or ``timeout`` s pass)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, OMP_NUM_THREADS="1"), start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
-        while _records(work, io) < target and proc.poll() is None and time.time() < deadline:
+        deadline = time.time() + timeout
+        while not done() and proc.poll() is None and time.time() < deadline:
             time.sleep(0.002)
     finally:
         for pid in _session_pids(proc.pid):                              # mpirun and its ranks
@@ -112,6 +106,18 @@ def test_sigkill_then_same_command_finishes_same_dataset(reference, tmp_path, io
             except ProcessLookupError:
                 pass
         proc.wait()
+
+
+@pytest.mark.parametrize("io, rps", [("shards", 1), pytest.param("mpio", 2, marks=pytest.mark.slow)])
+def test_sigkill_then_same_command_finishes_same_dataset(reference, tmp_path, io, rps):
+    text = case_text(n=48, shape=(33, 33), io=io, rps=rps, checkpoint=2)
+    case = tmp_path / "case.toml"
+    case.write_text(text)
+    out = tmp_path / "ds"
+    work = out.with_name("ds.work")
+    cmd = [*mpirun_cmd(2), sys.executable, "-m", "solvers", "run", str(case), "-o", str(out), "-q"]
+    target = 2 * random.Random().randint(1, 6)
+    kill_when(cmd, lambda: _records(work, io) >= target)
     assert not out.exists(), "the run finished before it could be killed"
     assert work.exists() and _records(work, io) < 48
     changed = tmp_path / "changed.toml"
