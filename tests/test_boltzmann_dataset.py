@@ -205,10 +205,14 @@ def test_bad_cases_name_the_key(extra, key):
     assert err.value.key_path == key
 
 
-def test_bad_case_exits_2_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("n, text, message", [
+    (1, case_text().replace("amplitude = 0.3", "amplitude = 1.5"), "initial.amplitude: must be in (0, 1)"),
+    (2, case_text(rps=3), "parallel.ranks_per_solve: 3 must divide the number of ranks (2)"),
+], ids=["amplitude", "ranks_per_solve"])
+def test_bad_case_exits_2_and_writes_nothing(tmp_path, n, text, message):
     f = tmp_path / "bad.toml"
-    f.write_text(case_text().replace("amplitude = 0.3", "amplitude = 1.5"))
-    proc = run_cli(["run", str(f), "-o", str(tmp_path / "d")], timeout=120)
+    f.write_text(text)
+    proc = run_cli(["run", str(f), "-o", str(tmp_path / "d")], n=n, timeout=120)
     assert proc.returncode == 2
-    assert "initial.amplitude: must be in (0, 1)" in proc.stdout + proc.stderr
+    assert message in proc.stdout + proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]

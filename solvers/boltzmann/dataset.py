@@ -34,8 +34,9 @@ from ..case import CaseError, Choice, Float, Int, Table
 from ..datasets import schema, writer
 from ..datasets.plugin import SCHEMA as DATASET_SCHEMA
 from ..datasets.plugin import check_storage, split_sizes
+from ..estimates import space_dataset_estimate
 from ..io.hdf5 import versions
-from ..parallel import rprint
+from ..parallel import UserError, rprint
 from ..poisson.families import sample_seed
 from ..registry import RunContext, runner
 from ..result import Block, Result
@@ -84,7 +85,7 @@ SCHEMA = Table({
     }, doc="how many trajectories, how they are split, the seed"),
     "parallel": DATASET_SCHEMA.keys["parallel"],
     "output": DATASET_SCHEMA.keys["output"],
-}, validate=_check)
+}, validate=_check, estimate=space_dataset_estimate)
 
 
 def space_case(case) -> dict:
@@ -204,6 +205,9 @@ def build_plan(case, root: Path) -> writer.Plan:
 def run_space_dataset(case, ctx: RunContext) -> Result:
     """Generate (or resume, or recognise as complete) the trajectory dataset of a case. Collective."""
     comm, sp, par = ctx.comm, case["space"], case["parallel"]
+    if comm.size % par["ranks_per_solve"]:                    # the same test on every rank
+        raise UserError(f"parallel.ranks_per_solve: {par['ranks_per_solve']} must divide the number of ranks "
+                        f"({comm.size})", collective=True)
     plan = build_plan(case, ctx.output)
     rprint(f"boltzmann_space_dataset {case.name}: {plan.n} trajectories (train/valid/test "
            f"{'/'.join(map(str, plan.split_sizes))}), nx = {sp['nx']}, {case['velocity']['dim']}D velocity "
