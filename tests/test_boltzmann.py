@@ -8,9 +8,10 @@ import h5py
 import numpy as np
 import pytest
 
-from solvers.boltzmann import bkw, runs
+from solvers.boltzmann import bkw, quadrature, runs
 from solvers.boltzmann.ap_scheme import Mixture, MixtureParams, initial_data, reference_temperatures, time_levels
-from solvers.boltzmann.fast_spectral import FastSpectral, conservative_projection, direct_spectral
+from solvers.boltzmann.fast_spectral import SPHERE_AREA, FastSpectral, conservative_projection, direct_spectral
+from solvers.boltzmann.mixture import CrossCollision
 from solvers.boltzmann.validation import mixture_rate
 from solvers.boltzmann.velocity import VelocityGrid
 
@@ -57,6 +58,57 @@ def test_maxwellian_is_equilibrium_and_projection_conserves():
     Qc = conservative_projection(g, Q)
     for phi in (np.ones(g.shape), g.v[0], g.v[1], g.speed2()):
         assert abs((phi * Qc).sum() * g.vol) < 1e-14
+
+
+def test_quadrature_exact_properties():
+    """The reference quadrature: ``Q_LH(M_L, M_H) = 0`` at a common velocity and temperature (detailed balance,
+    truncated kernel too), and its hard-sphere loss frequency equals the closed-form Rice mean."""
+    b, mH = 1.0 / SPHERE_AREA[2], 16.0
+    v = np.stack(np.meshgrid(*([np.linspace(-3.0, 3.0, 5)] * 2), indexing="ij"), -1)
+    u, T = np.array([0.1, -0.05]), 0.9
+    M = quadrature.maxwellian(1.0, u, T, 1.0)
+    exact_nu = quadrature.hard_sphere_frequency(v, mH, 0.7, u, T, b)
+    Q = quadrature.cross_operator(v, M, 1.0, mH, 0.7, u, T, 1.0, b, R=3.0)
+    assert np.abs(Q).max() < 1e-9 * (M(v) * exact_nu).max()
+    assert np.abs(quadrature.collision_frequency(v, mH, 0.7, u, T, 1.0, b) / exact_nu - 1).max() < 1e-10
+    with pytest.raises(ValueError, match="heavier"):
+        quadrature.cross_operator(v, M, 2.0, 1.0, 0.7, u, T, 1.0, b)
+
+
+@pytest.mark.parametrize("data", ["maxwellian", "two-bump"])
+def test_hard_sphere_cross_operator_resolves_cusp(data):
+    """Issue #13: Q_LH (hard spheres, m_H/m_L = 16, N = 24) within 1e-3 of the independent quadrature where
+    the cusp is (light nodes within 1.2 of u_H; the Fourier-truncated first version was off by 1e-2 there);
+    mass of each species, total momentum and energy of the pair to rounding."""
+    r = runs.cross_operator_error(16.0, gamma=1.0, data=data, window=1.2)
+    assert r["points"] >= 15
+    assert r["l2"] < 1e-3 and r["max"] < 1e-3
+    assert r["mass"] < 1e-15 and r["momentum"] < 1e-13 and r["energy"] < 1e-13
+
+
+def test_hard_sphere_exchange_rate_closed_form():
+    for mr in (4.0, 16.0):
+        rate, exact = runs.hard_sphere_exchange(mr)
+        assert abs(rate / exact - 1) < 1e-5
+
+
+def test_cross_operator_batched_and_pair_conservative():
+    """A batch of two cells gives each cell's own result to the bit; Q_LH + Q_HL conserve each species' mass
+    and the total momentum and energy to rounding (m_H/m_L = 4, hard spheres, bimodal light data)."""
+    b = 1.0 / SPHERE_AREA[2]
+    gL, gH = VelocityGrid.for_species(2, 16, 1.0, 1.0, 6.0), VelocityGrid.for_species(2, 16, 4.0, 1.0, 6.0)
+    fL = np.stack([gL.maxwellian(0.5, [0.8, 0.2], 0.5) + gL.maxwellian(0.5, [-0.7, -0.3], 0.7),
+                   gL.maxwellian(1.0, [0.1, 0.0], 1.1)])
+    fH = np.stack([gH.maxwellian(0.7, [0.13, -0.07], 0.8, 4.0), gH.maxwellian(1.2, [-0.05, 0.1], 1.0, 4.0)])
+    QLH, QHL = CrossCollision(gL, gH, 1.0, 4.0, gamma=1.0, b=b), CrossCollision(gH, gL, 4.0, 1.0, gamma=1.0, b=b)
+    qL, qH = QLH(fL, fH), QHL(fH, fL)
+    assert np.array_equal(qL[1], QLH(fL[1], fH[1])) and np.array_equal(qH[0], QHL(fH[0], fL[0]))
+    for c in range(2):
+        PL = np.array([(vd * qL[c]).sum() * gL.vol for vd in gL.v])
+        PH = 4.0 * np.array([(vd * qH[c]).sum() * gH.vol for vd in gH.v])
+        EL, EH = (gL.speed2() * qL[c]).sum() * gL.vol / 2, 4.0 * (gH.speed2() * qH[c]).sum() * gH.vol / 2
+        assert abs(qL[c].sum()) * gL.vol < 1e-15 and abs(qH[c].sum()) * gH.vol < 1e-15
+        assert np.abs(PL + PH).max() < 1e-14 * np.abs(PL).max() and abs(EL + EH) < 1e-14 * abs(EL)
 
 
 def test_mixture_rate_exact_mass_ratio_4():

@@ -29,7 +29,7 @@ import math
 import numpy as np
 import scipy.fft as sfft
 from mpi4py import MPI
-from scipy.special import j0
+from scipy.special import j0, j1
 
 from .velocity import VelocityGrid
 
@@ -41,6 +41,26 @@ def sphere_average_multiplier(dim: int, x: np.ndarray) -> np.ndarray:
     if dim == 2:
         return 2.0 * math.pi * j0(x)
     return 4.0 * math.pi * np.sinc(x / math.pi)
+
+
+def sphere_average_derivative(dim: int, x: np.ndarray) -> np.ndarray:
+    """``F_d'(x)``: ``-2π J1(x)`` (2D), ``4π (x cos x - sin x) / x²`` (3D; ``-4π x/3`` near 0)."""
+    if dim == 2:
+        return -2.0 * math.pi * j1(x)
+    xs = np.where(np.abs(x) < 1e-3, 1.0, x)
+    return np.where(np.abs(x) < 1e-3, -4.0 * math.pi * x / 3.0, 4.0 * math.pi * (xs * np.cos(xs) - np.sin(xs)) / xs ** 2)
+
+
+def radial_transform(dim: int, kabs: np.ndarray, L: float, R: float, power: float,
+                     profile=sphere_average_multiplier, nq: int = 64) -> np.ndarray:
+    """``∫_0^R ρ^power profile(d, π ρ |k| / L) dρ`` (Gauss-Legendre, ``nq`` nodes): with ``power = γ + d - 1``
+    and ``F_d`` the Fourier transform of ``|q|^γ 1_{|q|<=R}`` at ``ξ = π k / L``; with ``F_d'`` and
+    ``power = γ + d`` the ``H'(|ξ|)`` of the transform ``i ξ̂ H'(|ξ|)`` of ``q |q|^γ 1_{|q|<=R}``."""
+    x, w = np.polynomial.legendre.leggauss(nq)
+    out = np.zeros(np.shape(kabs))
+    for r, wi in zip(0.5 * R * (x + 1.0), 0.5 * R * w):
+        out += wi * r ** power * profile(dim, math.pi * r * kabs / L)
+    return out
 
 
 def sphere_quadrature(dim: int, n_dir: int, antipodal: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -123,14 +143,12 @@ class FastSpectral:
 
     def _loss_multiplier(self) -> np.ndarray:
         """``Φ̂(k) = b |S| ∫_0^R ρ^{γ+d-1} F_d(π ρ |k| / L) dρ`` (Gauss-Legendre, many nodes)."""
-        g, d = self.grid, self.grid.dim
-        nq = max(64, 4 * g.n)
-        x, w = np.polynomial.legendre.leggauss(nq)
-        rho, wr = 0.5 * self.R * (x + 1.0), 0.5 * self.R * w
-        out = np.zeros(self.rshape)
-        for r, wi in zip(rho, wr):
-            out += wi * r ** (self.gamma + d - 1) * sphere_average_multiplier(d, math.pi * r * self.kabs / g.L)
-        return self.b * SPHERE_AREA[d] * out
+        return self.b * SPHERE_AREA[self.grid.dim] * self.radial_multiplier(self.gamma + self.grid.dim - 1)
+
+    def radial_multiplier(self, power: float, profile=sphere_average_multiplier) -> np.ndarray:
+        """:func:`radial_transform` at this grid's wavenumbers (rfft layout)."""
+        g = self.grid
+        return radial_transform(g.dim, self.kabs, g.L, self.R, power, profile, max(64, 4 * g.n))
 
     @property
     def axes(self) -> tuple[int, ...]:
@@ -186,7 +204,12 @@ class FastSpectral:
 
     def collision_frequency(self, fj: np.ndarray) -> np.ndarray:
         """``ν(v) = (Φ * f_j)(v)``, the loss frequency (used to size penalisations)."""
-        return self._ifft(self.loss_hat * self._fft(fj))
+        return self.convolutions(fj, [self.loss_hat])[0]
+
+    def convolutions(self, f: np.ndarray, multipliers: list) -> list[np.ndarray]:
+        """``Ψ * f`` for each Fourier multiplier ``Ψ̂`` (this grid's rfft layout); one forward transform."""
+        fh = self._fft(f)
+        return [self._ifft(m * fh) for m in multipliers]
 
     def __call__(self, fi: np.ndarray, fj: np.ndarray | None = None) -> np.ndarray:
         """``Q = Q⁺ - Q⁻`` (with ``conservative``: projected so mass, momentum, energy are exact)."""

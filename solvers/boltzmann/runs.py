@@ -7,11 +7,14 @@ import time
 
 import numpy as np
 from mpi4py import MPI
+from scipy.special import gammainc
 
 from . import bkw
 from . import moments as mo
+from . import quadrature
 from .ap_scheme import Mixture, initial_data, time_levels
-from .fast_spectral import FastSpectral
+from .fast_spectral import SPHERE_AREA, FastSpectral
+from .mixture import CrossCollision
 from .velocity import ALIAS, VelocityGrid
 
 
@@ -154,3 +157,62 @@ def mixture_initial(mix: Mixture, cfg: dict):
 def exact_rate(m_L: float, m_H: float, n_L: float, n_H: float, b0_minus_b1: float) -> float:
     """``λ_T = 2 m_L m_H (n_L + n_H)(b0 - b1) / (m_L + m_H)^2`` (validation.md)."""
     return 2 * m_L * m_H * (n_L + n_H) * b0_minus_b1 / (m_L + m_H) ** 2
+
+
+# light data of the cross-operator checks: a drifting Maxwellian and two bumps (far from equilibrium);
+# the heavy partner is a Maxwellian whose mean velocity is off both grids
+LIGHT_DATA = {"maxwellian": quadrature.maxwellian(1.0, [0.2, -0.1], 1.0, 1.0),
+              "two-bump": quadrature.mixture_of(quadrature.maxwellian(0.5, [0.9, 0.3], 0.5, 1.0),
+                                                quadrature.maxwellian(0.5, [-0.8, -0.4], 0.6, 1.0))}
+HEAVY = {"n": 0.7, "u": (0.13, -0.07), "T": 0.8}
+
+
+def cross_operator_error(mass_ratio: float, n: int = 24, gamma: float = 1.0, data: str = "maxwellian",
+                         window: float | None = None, comm: MPI.Comm = MPI.COMM_SELF) -> dict:
+    """``Q_LH`` of :class:`.mixture.CrossCollision` (2D, ``Lhat = 6``, b = 1/2π) against the independent
+    quadrature (:mod:`.quadrature`) at the light nodes (those within ``window`` of ``u_H`` if given):
+    relative discrete L2 and max errors, and the conservation of the pair ``(Q_LH, Q_HL)``: mass of
+    each species, total momentum and energy (relative to the momentum and energy exchanged)."""
+    mH, b = float(mass_ratio), 1.0 / SPHERE_AREA[2]
+    gL = VelocityGrid.for_species(2, n, 1.0, 1.0, 6.0)
+    gH = VelocityGrid.for_species(2, n, mH, 1.0, 6.0)
+    f = LIGHT_DATA[data]
+    vL = np.stack(gL.v, -1)
+    fL, fH = f(vL), gH.maxwellian(HEAVY["n"], HEAVY["u"], HEAVY["T"], mH)
+    QLH = CrossCollision(gL, gH, 1.0, mH, gamma=gamma, b=b, comm=comm)
+    QHL = CrossCollision(gH, gL, mH, 1.0, gamma=gamma, b=b, comm=comm)
+    tic = time.perf_counter()
+    Q = QLH(fL, fH)
+    wall = time.perf_counter() - tic
+    QH = QHL(fH, fL)
+    sel = np.ones(gL.shape, bool) if window is None else np.linalg.norm(vL - HEAVY["u"], axis=-1) <= window
+    mine = np.array_split(vL[sel], comm.size)[comm.rank]      # the reference points split over the ranks
+    ref = np.concatenate(comm.allgather(quadrature.cross_operator(mine, f, 1.0, mH, HEAVY["n"], HEAVY["u"],
+                                                                   HEAVY["T"], gamma, b, R=QLH.op.R)))
+    err = Q[sel] - ref
+    P = [mo.integrate(gL, vd * Q) for vd in gL.v]
+    E = 0.5 * mo.integrate(gL, gL.speed2() * Q)
+    mom = max(abs(p + mH * mo.integrate(gH, vd * QH)) for p, vd in zip(P, gH.v)) / max(abs(p) for p in P)
+    return {"l2": float(np.linalg.norm(err) / np.linalg.norm(ref)), "max": float(np.abs(err).max() / np.abs(ref).max()),
+            "mass": float(max(abs(mo.integrate(gL, Q)), abs(mo.integrate(gH, QH)))), "momentum": float(mom),
+            "energy": float(abs(E + 0.5 * mH * mo.integrate(gH, gH.speed2() * QH)) / abs(E)), "points": int(sel.sum()),
+            "wall": wall, "n_rho": QLH.op.n_rho, "common_n": QLH.gc.n}
+
+
+def hard_sphere_exchange(mass_ratio: float, n: int = 24, T_L: float = 1.2, T_H: float = 0.8, n_L: float = 1.0,
+                         n_H: float = 0.7, comm: MPI.Comm = MPI.COMM_SELF) -> tuple[float, float]:
+    """``dT_L/dt`` from the full hard-sphere ``Q_LH`` (2D, Maxwellians at rest) and its closed form
+    ``(2/(d n_L)) m_L μ_H b|S| n_L n_H (μ_H - α) E[|q|³ 1_{|q|<=R}]`` (weak form of ``Q_LH``; ``q = v - v_*`` is
+    Gaussian with variance ``s² = T_L/m_L + T_H/m_H`` per component, ``E[v | q] = α q``, ``α = (T_L/m_L)/s²``,
+    ``E[|q|³ 1_{|q|<=R}] = 2^{3/2} Γ(5/2) P(5/2, R²/2s²) s³``, ``P`` the regularised incomplete gamma function)."""
+    mH, b, d = float(mass_ratio), 1.0 / SPHERE_AREA[2], 2
+    gL = VelocityGrid.for_species(d, n, 1.0, max(T_L, T_H), 6.0)
+    gH = VelocityGrid.for_species(d, n, mH, max(T_L, T_H), 6.0)
+    fL, fH = gL.maxwellian(n_L, np.zeros(d), T_L), gH.maxwellian(n_H, np.zeros(d), T_H, mH)
+    op = CrossCollision(gL, gH, 1.0, mH, gamma=1.0, b=b, comm=comm)
+    Q = op(fL, fH)
+    dTL = mo.integrate(gL, gL.speed2() * Q) / (d * n_L)
+    s2, mu_H = T_L + T_H / mH, mH / (1.0 + mH)
+    exact = 2.0 / (d * n_L) * mu_H * b * SPHERE_AREA[d] * n_L * n_H * (mu_H - T_L / s2) * \
+        2.0 ** 1.5 * math.gamma(2.5) * gammainc(2.5, op.op.R ** 2 / (2 * s2)) * s2 ** 1.5
+    return float(dTL), float(exact)

@@ -1,5 +1,6 @@
 """``validate boltzmann``: BKW (2D, 3D), Q(M) = 0, conservation, entropy, exact Maxwell-mixture
-relaxation rates, and the AP scheme's small-ε rate and large-dt stability.
+relaxation rates, the AP scheme's small-ε rate and large-dt stability, and the hard-sphere cross
+operator against an independent quadrature and a closed-form exchange rate.
 ``validate boltzmann_slow``: 3D BKW time evolution at N = 32 and AP vs full solver at m_H/m_L = 16, 100."""
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from mpi4py import MPI
 
 from ..parallel import rprint
 from ..registry import CheckResult, check
-from . import runs
+from . import quadrature, runs
 from .ap_scheme import Mixture, MixtureParams, initial_data, reference_temperatures, time_levels
-from .fast_spectral import FastSpectral, conservative_projection
+from .fast_spectral import SPHERE_AREA, FastSpectral, conservative_projection
 from .mixture import CrossCollision
 from .velocity import VelocityGrid
 from . import validation_space  # noqa: F401  (registers the boltzmann_space checks)
@@ -30,8 +31,8 @@ def mixture_rate(mass_ratio: float, dim: int = 2, n: int = 24, comm: MPI.Comm = 
     gL = VelocityGrid.for_species(dim, n, mL, Lhat=7.0)
     gH = VelocityGrid.for_species(dim, n, mH, Lhat=7.0)
     fL, fH = gL.maxwellian(n_L, np.zeros(dim), T_L, mL), gH.maxwellian(n_H, np.zeros(dim), T_H, mH)
-    QLH = CrossCollision(gL, gH, mL, mH, n_rho=n, comm=comm)(fL, fH)
-    QHL = CrossCollision(gH, gL, mH, mL, n_rho=n, comm=comm)(fH, fL)
+    QLH = CrossCollision(gL, gH, mL, mH, comm=comm)(fL, fH)
+    QHL = CrossCollision(gH, gL, mH, mL, comm=comm)(fH, fL)
     dTL = mL * (gL.speed2() * QLH).sum() * gL.vol / (dim * n_L)
     dTH = mH * (gH.speed2() * QHL).sum() * gH.vol / (dim * n_H)
     return float(-(dTL - dTH) / (T_L - T_H)), runs.exact_rate(mL, mH, n_L, n_H, 1.0)
@@ -69,7 +70,8 @@ def _plot_series(path: Path, title: str, xs, series: dict, logx=False, logy=Fals
     plt.close(fig)
 
 
-@check("boltzmann", doc="BKW 2D/3D, Q(M)=0, conservation, entropy, exact mixture rates, AP rate and stability")
+@check("boltzmann", doc="BKW 2D/3D, Q(M)=0, conservation, entropy, exact mixture rates, AP rate and stability, "
+                        "hard-sphere cross operator vs quadrature")
 def validate_boltzmann(comm, plots: str | None = None) -> list[CheckResult]:
     res: list[CheckResult] = []
     # 1. BKW, collision operator against df/dt at t0
@@ -130,8 +132,50 @@ def validate_boltzmann(comm, plots: str | None = None) -> list[CheckResult]:
     res.append(CheckResult("ap-stability-1e4", "|T_L - T_H| at t=2e4, dt=100", dT, "< 1e-3, no blow-up", ok))
     res.append(CheckResult("explicit-blowup-1e4", "explicit RK4 dt=100 blew up", float(ex["blew_up"]), "= 1",
                            bool(ex["blew_up"])))
+    res += hard_sphere_mixture_checks(comm)
     if plots:
         _plot_epochs(Path(plots) / "boltzmann_epochs_1e3.png", comm)
+    return res
+
+
+def hard_sphere_mixture_checks(comm) -> list[CheckResult]:
+    """The full cross operator against the independent quadrature (:mod:`.quadrature`, itself checked
+    against exact properties), the closed-form hard-sphere temperature exchange and pair conservation."""
+    res: list[CheckResult] = []
+    b, mH = 1.0 / SPHERE_AREA[2], 16.0
+    v = np.stack(np.meshgrid(*([np.linspace(-3.0, 3.0, 7)] * 2), indexing="ij"), -1)
+    uH, TH = np.array([0.1, -0.05]), 0.9
+    eq = quadrature.cross_operator(v, quadrature.maxwellian(1.0, uH, TH, 1.0), 1.0, mH, 0.7, uH, TH, 1.0, b)
+    loss = quadrature.maxwellian(1.0, uH, TH, 1.0)(v) * quadrature.hard_sphere_frequency(v, mH, 0.7, uH, TH, b)
+    e_eq = float(np.abs(eq).max() / np.abs(loss).max())
+    nu = quadrature.collision_frequency(v, mH, 0.7, uH, TH, 1.0, b)
+    e_nu = float(np.abs(nu / quadrature.hard_sphere_frequency(v, mH, 0.7, uH, TH, b) - 1).max())
+    rprint("\nHard-sphere mixture (2D): reference quadrature vs exact properties (m_H/m_L = 16)", comm=comm)
+    rprint(f"  Q_LH(M_L, M_H), common u and T: max|Q| / max|Q-| = {e_eq:.2e};  "
+           f"loss frequency vs the Rice mean: max rel. {e_nu:.2e}", comm=comm)
+    res.append(CheckResult("quadrature-equilibrium", "max|Q(M,M)| / max|Q-|", e_eq, "<= 1e-9", e_eq <= 1e-9))
+    res.append(CheckResult("quadrature-frequency", "max |nu / nu_exact - 1|", e_nu, "<= 1e-10", e_nu <= 1e-10))
+    rprint("Full Q_LH (common grid, sampled at the light nodes, conservative) vs the quadrature, N = 24, "
+           "heavy Maxwellian u_H = (0.13, -0.07), T_H = 0.8:", comm=comm)
+    rprint(f"  {'m_H/m_L':>7} {'gamma':>5} {'f_L':>10} {'rel. L2':>9} {'max rel.':>9} {'mass':>8} {'momentum':>8} "
+           f"{'energy':>8}", comm=comm)
+    for mr, gamma, data, tol in ((16.0, 1.0, "maxwellian", 1e-3), (16.0, 1.0, "two-bump", 1e-3),
+                                 (100.0, 1.0, "maxwellian", 1e-3), (16.0, 0.0, "maxwellian", 1e-5)):
+        r = runs.cross_operator_error(mr, gamma=gamma, data=data, comm=comm)
+        rprint(f"  {mr:7g} {gamma:5g} {data:>10} {r['l2']:9.2e} {r['max']:9.2e} {r['mass']:8.1e} {r['momentum']:8.1e} "
+               f"{r['energy']:8.1e}", comm=comm)
+        name = f"cross-{'hs' if gamma else 'mm'}-{mr:g}-{data}"
+        res.append(CheckResult(name, "rel. L2 error of Q_LH vs quadrature", r["l2"], f"<= {tol:g}", r["l2"] <= tol))
+        cons = max(r["mass"], r["momentum"], r["energy"])
+        res.append(CheckResult(name + "-conservation", "mass_i, total momentum, energy (rel.)", cons, "<= 1e-13",
+                               cons <= 1e-13))
+    rprint("Hard-sphere temperature exchange of Maxwellians at rest (T_L = 1.2, T_H = 0.8), dT_L/dt vs closed form:",
+           comm=comm)
+    for mr in (4.0, 16.0, 100.0):
+        rate, exact = runs.hard_sphere_exchange(mr, comm=comm)
+        rprint(f"  m_H/m_L = {mr:5g}: {rate:.8f}, exact {exact:.8f}, rel. error {rate / exact - 1:+.2e}", comm=comm)
+        res.append(CheckResult(f"hs-exchange-{mr:g}", "dT_L/dt / exact - 1", rate / exact - 1, "|.| <= 1e-5",
+                               abs(rate / exact - 1) <= 1e-5))
     return res
 
 
