@@ -83,7 +83,7 @@ class Mixture:
         self.lorentz = asy.Lorentz(self.gL, p.gamma, self.b)
         self.QLH = self.QHL = None
         if full_cross:
-            kwc = dict(gamma=p.gamma, b=self.b, n_rho=p.n_rho or p.n, n_dir=p.n_dir, comm=comm)
+            kwc = dict(gamma=p.gamma, b=self.b, n_rho=p.n_rho, n_dir=p.n_dir, comm=comm)
             self.QLH = CrossCollision(self.gL, self.gH, self.m_L, self.m_H, **kwc)
             self.QHL = CrossCollision(self.gH, self.gL, self.m_H, self.m_L, **kwc)
 
