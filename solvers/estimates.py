@@ -129,19 +129,31 @@ def mixture_estimate(sections: dict, ranks: int = 1) -> float:
     return ranks * per_rank
 
 
-def space_estimate(sections: dict, ranks: int = 1) -> float:
-    """``boltzmann_space``: x is split over the ranks (ceil(nx / ranks) cells each, plus 2 x 2 ghost
-    cells); per rank both species' distributions in its cells, the collision step batched over them
-    (the self operators' radial gain terms for every cell, not split: the velocity operators are
-    serial per rank), the DMDA vectors and the f snapshots of its cells."""
-    v, k, sp, sx, tm = (sections[s] for s in ("velocity", "kernel", "species", "space", "time"))
+def _space_rank(sections: dict, cells: float, f_snapshots: int) -> float:
+    """One rank of the 1D-in-x solver on ``cells`` cells (plus 2 x 2 ghost cells): both species'
+    distributions, the collision step batched over the cells (the self operators' radial gain terms
+    for every cell, not split: the velocity operators are serial per rank), the DMDA vectors,
+    ``f_snapshots`` copies of f and the moment snapshots."""
+    v, k, sp, tm = (sections[s] for s in ("velocity", "kernel", "species", "time"))
     dim, n = v["dim"], v["n"]
-    cells = math.ceil(sx["nx"] / ranks) + 4
-    points = _pow(n, dim)
-    per_rank = (_mixture_operators(dim, n, k["n_rho"], sp["mass_ratio"], tm["scheme"].startswith("full"), cells, 1)
-                + 2 * F64 * points * cells * (2 + 2 * tm["f_snapshots"]) + 64 * F64 * cells * tm["snapshots"]
-                + RUN_OVERHEAD)
-    return ranks * per_rank
+    cells += 4
+    return (_mixture_operators(dim, n, k["n_rho"], sp["mass_ratio"], tm["scheme"].startswith("full"), cells, 1)
+            + 2 * F64 * _pow(n, dim) * cells * (2 + 2 * f_snapshots) + 64 * F64 * cells * tm["snapshots"]
+            + RUN_OVERHEAD)
+
+
+def space_estimate(sections: dict, ranks: int = 1) -> float:
+    """``boltzmann_space``: x is split over the ranks, ceil(nx / ranks) cells each."""
+    return ranks * _space_rank(sections, math.ceil(sections["space"]["nx"] / ranks), sections["time"]["f_snapshots"])
+
+
+def space_dataset_estimate(sections: dict, ranks: int = 1) -> float:
+    """``boltzmann_space_dataset``: ``ranks // ranks_per_solve`` groups, x split over a group's ranks;
+    every trajectory's six moment fields at the output times (float64), held for the merge."""
+    rps = sections["parallel"]["ranks_per_solve"]
+    per_rank = _space_rank(sections, math.ceil(sections["space"]["nx"] / rps), 0)
+    moments = 6 * F64 * sections["time"]["snapshots"] * sections["space"]["nx"]
+    return ranks * per_rank + 2 * moments * sections["samples"]["n"]
 
 
 # -------------------------------------------------------------------------------------------------

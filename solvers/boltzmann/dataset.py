@@ -34,6 +34,7 @@ from ..case import CaseError, Choice, Float, Int, Table
 from ..datasets import schema, writer
 from ..datasets.plugin import SCHEMA as DATASET_SCHEMA
 from ..datasets.plugin import check_storage, split_sizes
+from ..estimates import space_dataset_estimate
 from ..io.hdf5 import versions
 from ..parallel import UserError, rprint
 from ..poisson.families import sample_seed
@@ -84,7 +85,7 @@ SCHEMA = Table({
     }, doc="how many trajectories, how they are split, the seed"),
     "parallel": DATASET_SCHEMA.keys["parallel"],
     "output": DATASET_SCHEMA.keys["output"],
-}, validate=_check)
+}, validate=_check, estimate=space_dataset_estimate)
 
 
 def space_case(case) -> dict:
