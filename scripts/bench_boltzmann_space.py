@@ -1,11 +1,16 @@
 """Benchmark of the space-dependent mixture (``boltzmann_space``): cost per Strang step against the mass
-ratio (AP: must stay flat), against n_x, and strong scaling np = 1 vs np = 2 (run this script under
-``mpirun -n 2`` for the np = 2 rows; it reads the np = 1 figures back from the JSON of an earlier np = 1
-run). The full cross operators (``full_ap2``) at m_H/m_L = 16 and 100 are timed on a few cells beside AP.
+ratio (AP: must stay flat), against n_x, and strong scaling np = 1 vs np = 2. The full cross operators
+(``full_ap2``) at m_H/m_L = 16 and 100 are timed on a few cells beside AP.
 
-    OMP_NUM_THREADS=1 python scripts/bench_boltzmann_space.py            # np = 1 tables
+    OMP_NUM_THREADS=1 python scripts/bench_boltzmann_space.py            # np = 1 tables -> results/boltzmann_space.json
+    OMP_NUM_THREADS=1 python scripts/bench_boltzmann_space.py --scaling  # np = 1 scaling row
     OMP_NUM_THREADS=1 mpirun -n 2 python scripts/bench_boltzmann_space.py --scaling
-Writes ``results/boltzmann_space.json`` (np = 1) or ``results/boltzmann_space_np2.json``.
+
+The scaling row (``ap2`` with the positivity fix, m_H/m_L = 1000, n_x = 128, N = 24, 2D velocity,
+Kn = 0.01, periodic temperature wave; one warm-up step, then ``SCALING_STEPS`` steps each timed
+between barriers, the slowest rank's time, median over the steps) goes to
+``results/boltzmann_space_scaling_np{P}.json``; a run with P > 1 reads the np = 1 file, checks that it
+measured the same problem, and prints and stores the speed-up and efficiency.
 """
 from __future__ import annotations
 
@@ -24,25 +29,30 @@ from solvers.boltzmann.ap_scheme import Mixture, MixtureParams  # noqa: E402
 from solvers.boltzmann.space import SpaceMixture  # noqa: E402
 
 COMM = MPI.COMM_WORLD
+SCALING = {"mass_ratio": 1e3, "nx": 128, "n": 24}
+SCALING_STEPS = 5
 
 
 def step_time(mass_ratio: float, nx: int, n: int, scheme: str = "ap2", steps: int = 3) -> dict:
-    """Mean wall time of one Strang step (after one warm-up step) on a periodic temperature wave."""
+    """Wall time of one Strang step (after one warm-up step) on a periodic temperature wave: each step
+    timed between barriers (the slowest rank); ``step`` the mean, ``median`` the median. Collective."""
     full = scheme.startswith("full")
     mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=mass_ratio), full_cross=full, T_ref=(1.35, 1.05))
     sp = SpaceMixture(mix, nx, 1.0, None, None, 0.01, scheme, COMM)
     w = 1 + 0.1 * np.sin(2 * math.pi * sp.x)
     fL, fH = sp.maxwellians((1.0, 1.0), (0.0, 0.0), (1.2 * w, 0.8 * w))
     fL, fH = sp.step(fL, fH, sp.dt)
-    COMM.Barrier()
-    tic = time.perf_counter()
+    walls = []
     for _ in range(steps):
+        COMM.Barrier()
+        tic = time.perf_counter()
         fL, fH = sp.step(fL, fH, sp.dt)
-    COMM.Barrier()
-    wall = COMM.allreduce(time.perf_counter() - tic, op=MPI.MAX) / steps
+        walls.append(COMM.allreduce(time.perf_counter() - tic, op=MPI.MAX))
+    wall = float(np.mean(walls))
     T = sp.cell_moments(fL, fH)
     dT = COMM.allreduce(float(np.abs(T["T_L"] - T["T_H"]).max()), op=MPI.MAX)
-    return {"mass_ratio": mass_ratio, "nx": nx, "n": n, "scheme": scheme, "ranks": COMM.size, "step": wall,
+    return {"mass_ratio": mass_ratio, "nx": nx, "n": n, "scheme": scheme, "ranks": COMM.size, "steps": steps,
+            "positivity": sp.positivity, "step": wall, "median": float(np.median(walls)), "walls": walls,
             "per_cell": wall / nx, "max_dT": dT}
 
 
@@ -53,9 +63,13 @@ def say(*a) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scaling", action="store_true", help="only the strong-scaling rows (run under mpirun -n 2)")
+    ap.add_argument("--scaling", action="store_true",
+                    help="only the strong-scaling row (np = 1 first, then under mpirun -n 2)")
     args = ap.parse_args()
-    out = Path("results")
+    if not args.scaling and COMM.size > 1:
+        say("the tables are np = 1 figures: run without mpirun, or with --scaling")
+        sys.exit(2)
+    out = Path(__file__).resolve().parents[1] / "results"
     rows = []
     if not args.scaling:
         say("cost per step against the mass ratio (ap2, nx = 32, N = 16, 2D velocity)")
@@ -74,20 +88,36 @@ def main() -> None:
                 r = step_time(mr, 4, 16, scheme, steps=2)
                 rows.append(r)
                 say(f"  m_H/m_L = {mr:5g} {scheme:9s}: {r['step']:.3f} s/step ({1e3 * r['per_cell']:.1f} ms/cell)")
-    say(f"strong scaling: ap2, m_H/m_L = 1000, nx = 128, N = 24, {COMM.size} rank(s)")
-    r = step_time(1e3, 128, 24, steps=2)
-    rows.append(r)
-    say(f"  {COMM.size} rank(s): {r['step']:.3f} s/step")
-    if COMM.rank == 0:
-        out.mkdir(exist_ok=True)
-        name = "boltzmann_space.json" if COMM.size == 1 else f"boltzmann_space_np{COMM.size}.json"
-        (out / name).write_text(json.dumps(rows, indent=1))
-        ref = out / "boltzmann_space.json"
-        if COMM.size > 1 and ref.exists():
-            one = [x for x in json.loads(ref.read_text()) if x["nx"] == 128 and x["ranks"] == 1]
-            if one:
-                s = one[0]["step"] / r["step"]
-                say(f"  speed-up {s:.2f}, efficiency {s / COMM.size:.2f} (np = 1: {one[0]['step']:.3f} s/step)")
+        if COMM.rank == 0:
+            out.mkdir(exist_ok=True)
+            (out / "boltzmann_space.json").write_text(json.dumps(rows, indent=1))
+    scaling(out)
+
+
+def scaling(out: Path) -> None:
+    """The strong-scaling row (module docstring). Collective."""
+    say(f"strong scaling: ap2, m_H/m_L = 1000, nx = 128, N = 24, 2D velocity, {COMM.size} rank(s)")
+    r = step_time(SCALING["mass_ratio"], SCALING["nx"], SCALING["n"], steps=SCALING_STEPS)
+    say(f"  {COMM.size} rank(s): median {r['median']:.3f} s/step (mean {r['step']:.3f}; steps "
+        + ", ".join(f"{w:.3f}" for w in r["walls"]) + ")")
+    if COMM.rank != 0:
+        return
+    out.mkdir(exist_ok=True)
+    ref = out / "boltzmann_space_scaling_np1.json"
+    if COMM.size > 1:
+        if not ref.exists():
+            say(f"  no np = 1 row: run 'python scripts/bench_boltzmann_space.py --scaling' first ({ref} missing)")
+        else:
+            one = json.loads(ref.read_text())
+            same = all(one[k] == r[k] for k in ("mass_ratio", "nx", "n", "scheme", "steps", "positivity"))
+            if not same:
+                say(f"  {ref} measured another problem: no speed-up computed")
+            else:
+                sp_up = one["median"] / r["median"]
+                r.update(speedup=sp_up, efficiency=sp_up / COMM.size, np1_median=one["median"])
+                say(f"  speed-up {sp_up:.2f}, efficiency {sp_up / COMM.size:.2f} (np = 1: median "
+                    f"{one['median']:.3f} s/step); goal efficiency >= 0.85")
+    (out / f"boltzmann_space_scaling_np{COMM.size}.json").write_text(json.dumps(r, indent=1))
 
 
 if __name__ == "__main__":

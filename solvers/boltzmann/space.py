@@ -7,7 +7,10 @@ with the nondimensionalisation of :mod:`.ap_scheme` (x in units of the light mea
 :mod:`.transport` (SSP-RK2), ``C`` the homogeneous collision step of :class:`.ap_scheme.Mixture`
 with time ``dt/Kn``, batched over all the cells a rank owns. The time step is the transport CFL
 bound ``dt = cfl dx / max|v_1|`` (``cfl <= 1/2``), independent of Kn and ε: the collision step is
-stable for every ``dt`` (``ap``, ``ap2``).
+stable for every ``dt`` (``ap``, ``ap2``). The transport keeps ``f >= 0`` under that bound; the spectral
+collision step does not, so (``positivity=True``, the default) it is followed by the conservative
+positivity fix of :mod:`.positivity` in every cell and species: ``f >= 0`` for all time for
+non-negative data, with the density, momentum and energy of every cell unchanged to rounding.
 
 Parallel: x is split over the ranks by a PETSc DMDA (dof = both species' velocity points, stencil
 width 2); ``globalToLocal`` fills the ghost cells of the MUSCL stencil (periodic wrap included),
@@ -22,6 +25,7 @@ from mpi4py import MPI
 
 from . import moments as mo
 from .ap_scheme import Mixture
+from .positivity import positive_part
 from .transport import CFL_MAX, NG, Boundary, Transport
 
 
@@ -30,14 +34,15 @@ class SpaceMixture:
     Collective (every method that exchanges ghosts or reduces)."""
 
     def __init__(self, mix: Mixture, nx: int, Lx: float, left: Boundary | None, right: Boundary | None,
-                 Kn: float, scheme: str = "ap2", comm=None, cfl: float = 0.45):
+                 Kn: float, scheme: str = "ap2", comm=None, cfl: float = 0.45, positivity: bool = True):
         from petsc4py import PETSc
         if (left is None) != (right is None):
             raise ValueError("periodic boundaries must be periodic at both ends")
         if not 0 < cfl <= CFL_MAX:
             raise ValueError(f"cfl must be in (0, {CFL_MAX}] (positivity of the MUSCL stages), got {cfl}")
         self.mix, self.nx, self.Lx, self.Kn, self.scheme = mix, nx, Lx, Kn, scheme
-        self.left, self.right = left, right
+        self.left, self.right, self.positivity = left, right, positivity
+        self.limited = {"cells": 0, "scaled": 0, "theta": 1.0}     # this rank's positivity-fix counts
         self.comm = comm or MPI.COMM_WORLD
         self.P = (int(np.prod(mix.gL.shape)), int(np.prod(mix.gH.shape)))
         bt = PETSc.DMDA.BoundaryType.PERIODIC if left is None else PETSc.DMDA.BoundaryType.GHOSTED
@@ -88,10 +93,30 @@ class SpaceMixture:
         return 0.5 * (fL + aL + h * kL), 0.5 * (fH + aH + h * kH)
 
     def collide(self, fL: np.ndarray, fH: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
-        """The homogeneous collision step over ``h / Kn`` in every cell at once (``Kn = inf``: none)."""
+        """The homogeneous collision step over ``h / Kn`` in every cell at once (``Kn = inf``: none),
+        followed by the positivity fix (:meth:`positive`) if ``positivity``."""
         if np.isinf(self.Kn):
             return fL, fH
-        return self.mix.step(self.scheme, fL, fH, h / self.Kn)
+        fL, fH = self.mix.step(self.scheme, fL, fH, h / self.Kn)
+        return self.positive(fL, fH) if self.positivity else (fL, fH)
+
+    def positive(self, fL: np.ndarray, fH: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Both species made non-negative, moments of every cell kept (:func:`.positivity.positive_part`);
+        counts the cells changed in :attr:`limited`."""
+        out = []
+        for g, m, f in ((self.mix.gL, self.mix.m_L, fL), (self.mix.gH, self.mix.m_H, fH)):
+            fp, info = positive_part(g, f, m)
+            self.limited["cells"] += info["cells"]
+            self.limited["scaled"] += info["scaled"]
+            self.limited["theta"] = min(self.limited["theta"], info["theta"])
+            out.append(fp)
+        return out[0], out[1]
+
+    def limiter_counts(self) -> dict:
+        """:attr:`limited` summed (cells) / minimised (θ) over the ranks. Collective."""
+        c = self.comm.allreduce(np.array([self.limited["cells"], self.limited["scaled"]]), op=MPI.SUM)
+        return {"cells": int(c[0]), "scaled": int(c[1]),
+                "theta": self.comm.allreduce(self.limited["theta"], op=MPI.MIN)}
 
     def step(self, fL: np.ndarray, fH: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """Strang: ``T(dt/2) C(dt) T(dt/2)``. Collective."""

@@ -49,7 +49,8 @@ def build(case: dict, comm) -> SpaceMixture:
         else:
             ends.append((Boundary("specular"), Boundary("specular")))
     Kn = math.inf if sp["Kn"] == 0 else sp["Kn"]
-    return SpaceMixture(mix, sp["nx"], sp["Lx"], ends[0], ends[1], Kn, tm["scheme"], comm, sp["cfl"])
+    return SpaceMixture(mix, sp["nx"], sp["Lx"], ends[0], ends[1], Kn, tm["scheme"], comm, sp["cfl"],
+                        tm.get("positivity", True))
 
 
 def end_state(case: dict, side: str) -> dict:
@@ -83,7 +84,8 @@ def evolve(sp: SpaceMixture, fL: np.ndarray, fH: np.ndarray, t_end: float, n_sna
            progress=None) -> dict:
     """Advance to ``t_end`` with the CFL step (the last step shortened); moment snapshots of the local
     cells (``n_snap`` evenly spaced in steps, first and last included), ``f_snap`` f snapshots,
-    domain totals at every snapshot, and the smallest value of f met. Collective."""
+    domain totals at every snapshot, the smallest value of f met and the positivity-fix counts of
+    the solver so far (:meth:`.SpaceMixture.limiter_counts`). Collective."""
     n = max(1, math.ceil(t_end / sp.dt * (1 - 1e-12)))
     dt = t_end / n
     snaps = set(np.linspace(0, n, max(n_snap, 2)).round().astype(int))
@@ -108,7 +110,8 @@ def evolve(sp: SpaceMixture, fL: np.ndarray, fH: np.ndarray, t_end: float, n_sna
             out["f_L"].append(fL.copy())
             out["f_H"].append(fH.copy())
     res = {k: np.array(v) for k, v in out.items() if k != "totals"}
-    res.update(fL=fL, fH=fH, dt=dt, steps=n, fmin=fmin, wall=time.perf_counter() - tic, totals=out["totals"])
+    res.update(fL=fL, fH=fH, dt=dt, steps=n, fmin=fmin, wall=time.perf_counter() - tic, totals=out["totals"],
+               limited=sp.limiter_counts())
     return res
 
 

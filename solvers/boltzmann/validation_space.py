@@ -3,7 +3,8 @@
 - uniform data: every cell reproduces the homogeneous solver (:class:`.ap_scheme.Mixture`);
 - collisionless free streaming of a smooth periodic profile against the exact ``f(x - v_1 t, v)``:
   observed order 2 in x (L1, cell averages);
-- periodic box with collisions: mass of each species, total momentum and energy to rounding;
+- periodic box with collisions: mass of each species, total momentum and energy to rounding, and
+  ``f >= 0`` throughout (the positivity fix of :mod:`.positivity` after every collision step);
 - positivity of the transport (Riemann data, walls) and mass conservation at specular and diffuse walls;
 - the CFL step is stable for every Kn and mass ratio (no Kn, no ε in dt).
 """
@@ -17,22 +18,26 @@ from mpi4py import MPI
 from ..parallel import rprint
 from ..registry import CheckResult, check
 from .ap_scheme import Mixture, MixtureParams, initial_data, reference_temperatures
+from .positivity import positive_part
 from .space import SpaceMixture
 from .transport import Boundary, maxwellian_wall, transport_velocity
 
 
 def uniform_vs_homogeneous(comm, n: int = 16, nx: int = 6, steps: int = 4, mass_ratio: float = 100.0,
-                           scheme: str = "ap2", Kn: float = 0.5) -> float:
+                           scheme: str = "ap2", Kn: float = 0.5, positivity: bool = True) -> float:
     """Largest relative difference between the cells of a periodic run with uniform (bimodal,
-    far-from-equilibrium) data and the homogeneous solver with the step ``dt/Kn``."""
+    far-from-equilibrium) data and the homogeneous solver with the step ``dt/Kn`` (followed by the
+    same positivity fix, :func:`.positivity.positive_part`, if ``positivity``)."""
     mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=mass_ratio), T_ref=reference_temperatures(1, 1, 1.5, 0.5))
     fL0, fH0 = initial_data(mix, "bimodal", 1.0, 1.0, 1.5, 0.5, [0.0, 0.0], [0.0, 0.0])
-    sp = SpaceMixture(mix, nx, 1.0, None, None, Kn, scheme, comm)
+    sp = SpaceMixture(mix, nx, 1.0, None, None, Kn, scheme, comm, positivity=positivity)
     fL, fH = np.repeat(fL0[None], sp.nloc, 0), np.repeat(fH0[None], sp.nloc, 0)
     hL, hH = fL0, fH0
     for _ in range(steps):
         fL, fH = sp.step(fL, fH, sp.dt)
         hL, hH = mix.step(scheme, hL, hH, sp.dt / Kn)
+        if positivity:
+            hL, hH = positive_part(mix.gL, hL, mix.m_L)[0], positive_part(mix.gH, hH, mix.m_H)[0]
     err = max(np.abs(fL - hL).max() / np.abs(hL).max(), np.abs(fH - hH).max() / np.abs(hH).max())
     return float(comm.allreduce(err, op=MPI.MAX))
 
@@ -63,19 +68,22 @@ def free_streaming_errors(comm, sizes=(32, 64, 128, 256), n: int = 8, t_end: flo
 
 
 def periodic_conservation(comm, n: int = 16, nx: int = 16, t_end: float = 0.5, mass_ratio: float = 100.0,
-                          Kn: float = 0.05) -> dict:
-    """Totals drift of a periodic box with a temperature and density wave, collisions on."""
+                          Kn: float = 0.05, positivity: bool = True) -> dict:
+    """Totals drift of a periodic box with a temperature and density wave, collisions on; ``fmin``: the
+    smallest min f / max f over the run (>= 0 with the positivity fix)."""
     mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=mass_ratio), T_ref=(1.3, 1.3))
-    sp = SpaceMixture(mix, nx, 1.0, None, None, Kn, "ap2", comm)
+    sp = SpaceMixture(mix, nx, 1.0, None, None, Kn, "ap2", comm, positivity=positivity)
     w = 1 + 0.2 * np.sin(2 * math.pi * sp.x)
     fL, fH = sp.maxwellians((w, 2 - w), (0.1 * w, 0.0), (w, 1.0 / w))
-    a = sp.totals(fL, fH)
+    a, fmin = sp.totals(fL, fH), sp.min_value(fL, fH)
     for _ in range(math.ceil(t_end / sp.dt)):
         fL, fH = sp.step(fL, fH, sp.dt)
+        fmin = min(fmin, sp.min_value(fL, fH))
     b = sp.totals(fL, fH)
     scale_p = math.sqrt(2 * (a["mass_L"] + mass_ratio * a["mass_H"]) * a["energy"])
     return {"mass_L": abs(b["mass_L"] / a["mass_L"] - 1), "mass_H": abs(b["mass_H"] / a["mass_H"] - 1),
-            "momentum": abs(b["momentum"] - a["momentum"]) / scale_p, "energy": abs(b["energy"] / a["energy"] - 1)}
+            "momentum": abs(b["momentum"] - a["momentum"]) / scale_p, "energy": abs(b["energy"] / a["energy"] - 1),
+            "fmin": fmin}
 
 
 def walls_positivity(comm, n: int = 12, nx: int = 24, t_end: float = 1.0) -> dict:
@@ -131,11 +139,14 @@ def validate_boltzmann_space(comm, plots: str | None = None) -> list[CheckResult
     res.append(CheckResult("free-streaming-order", f"observed order nx={sizes[-2]}->{sizes[-1]}", orders[-1],
                            ">= 1.9", orders[-1] >= 1.9))
     c = periodic_conservation(comm)
-    rprint("periodic box, m_H/m_L = 100, Kn = 0.05: drift " + ", ".join(f"{k} {v:.1e}" for k, v in c.items()),
-           comm=comm)
+    fmin = c.pop("fmin")
+    rprint("periodic box, m_H/m_L = 100, Kn = 0.05, positivity fix on: drift " + ", ".join(
+        f"{k} {v:.1e}" for k, v in c.items()) + f"; min f / max f over the run {fmin:.2e}", comm=comm)
     worst = max(c.values())
     res.append(CheckResult("periodic-conservation", "max drift (masses, momentum, energy)", worst, "<= 1e-13",
                            worst <= 1e-13))
+    res.append(CheckResult("collision-positivity", "min f / max f with collisions (positivity fix)", fmin, ">= 0",
+                           fmin >= 0))
     w = walls_positivity(comm)
     rprint(f"walls (specular | diffuse T=2), Kn = inf: min f/max f {w['fmin']:.2e}, mass drift L {w['mass_L']:.1e}, "
            f"H {w['mass_H']:.1e}", comm=comm)
@@ -181,7 +192,8 @@ def sod_checks(comm, nx: int = 50, n: int = 12) -> list[CheckResult]:
     return res
 
 
-def sod_errors(comm, Kns=(1e-2, 1e-3, 1e-4), nx: int = 100, n: int = 16, t_end: float = 0.15) -> dict:
+def sod_errors(comm, Kns=(1e-2, 1e-3, 1e-4), nx: int = 100, n: int = 16, t_end: float = 0.15,
+               positivity: bool = True) -> dict:
     """Sod's tube (ρ, u, p) = (1, 0, 1) | (0.125, 0, 0.1) for one gas split into two labels (mass ratio 1,
     full cross operators, ``full_ap2``), inflow ends: relative L1 errors of ρ, u and p against the exact
     Euler solution (``γ = (d+2)/d``) at ``t_end``, per Kn, at one ``dx`` and ``dt`` for every Kn."""
@@ -197,7 +209,7 @@ def sod_errors(comm, Kns=(1e-2, 1e-3, 1e-4), nx: int = 100, n: int = 16, t_end: 
         for rho, u, p in (left, right):
             M = mo.discrete_maxwellian(g, 0.5 * rho, np.r_[u, np.zeros(g.dim - 1)], p / rho)
             ends.append((Boundary("inflow", M), Boundary("inflow", M)))
-        sp = SpaceMixture(mix, nx, 1.0, ends[0], ends[1], Kn, "full_ap2", comm)
+        sp = SpaceMixture(mix, nx, 1.0, ends[0], ends[1], Kn, "full_ap2", comm, positivity=positivity)
         lo = sp.x < 0.5
         rho0, T0 = np.where(lo, left[0], right[0]), np.where(lo, left[2] / left[0], right[2] / right[0])
         fL, fH = sp.maxwellians((0.5 * rho0, 0.5 * rho0), (0.0, 0.0), (T0, T0))
