@@ -96,7 +96,8 @@ def main() -> None:
 
 def scaling(out: Path) -> None:
     """The strong-scaling row (module docstring). Collective."""
-    say(f"strong scaling: ap2, m_H/m_L = 1000, nx = 128, N = 24, 2D velocity, {COMM.size} rank(s)")
+    say(f"strong scaling: ap2, m_H/m_L = {SCALING['mass_ratio']:g}, nx = {SCALING['nx']}, N = {SCALING['n']}, "
+        f"2D velocity, {COMM.size} rank(s)")
     r = step_time(SCALING["mass_ratio"], SCALING["nx"], SCALING["n"], steps=SCALING_STEPS)
     say(f"  {COMM.size} rank(s): median {r['median']:.3f} s/step (mean {r['step']:.3f}; steps "
         + ", ".join(f"{w:.3f}" for w in r["walls"]) + ")")
