@@ -231,3 +231,13 @@ def test_homogeneous_time_is_the_exact_maxwell_rate():
     tau = shock_layer.homogeneous_time(mix, 1.0, 0.5, 1.0)
     exact = 1.0 / runs.exact_rate(1.0, 100.0, 1.0, 0.5, 1.0)
     assert abs(tau / exact * (1 + mix.mu) ** 2 - 1) < 1e-3, tau / exact
+
+
+def test_positivity_fix_refuses_impossible_moments():
+    """A cell whose energy about its mean is negative has no non-negative distribution: exit-3 error."""
+    from solvers.boltzmann.positivity import PositivityError
+    g = Mixture(MixtureParams(dim=2, n=16, mass_ratio=100.0)).gL
+    f = g.maxwellian(1.0, np.zeros(2), 1.0) - 0.95 * g.maxwellian(1.0, np.array([0.5, 0.0]), 2.0)
+    with pytest.raises(PositivityError) as err:
+        positive_part(g, f, 1.0)
+    assert err.value.exit_code == 3

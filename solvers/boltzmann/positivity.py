@@ -26,10 +26,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..parallel import UserError
 from . import moments as mo
 from .velocity import VelocityGrid
 
 SAFETY = 1.0 - 1e-13    # θ a few ulps below the root: the rounding of θ g + (1-θ) M stays >= 0
+
+
+class PositivityError(UserError):
+    """No non-negative distribution has a cell's moments (the step diverged): exit code 3, like a
+    diverged solve (raised on the rank that owns the cell: the job ends by ``MPI_Abort``)."""
+
+    exit_code = 3
 
 
 def clip_and_project(g: VelocityGrid, f: np.ndarray, mass: float) -> np.ndarray:
@@ -63,16 +71,16 @@ def positive_part(g: VelocityGrid, f: np.ndarray, mass: float = 1.0) -> tuple[np
         return f, info
     n, T = mo.density(g, f[bad]), mo.temperature(g, f[bad], mass)
     if not ((n > 0).all() and (T > 0).all()):
-        raise FloatingPointError("positivity fix: a cell has a non-positive density or temperature (no "
-                                 "non-negative distribution has its moments)")
+        raise PositivityError("positivity fix: a cell has a non-positive density or temperature (no "
+                              "non-negative distribution has its moments: the step diverged)")
     out = f.copy()
     fb = clip_and_project(g, f[bad], mass)
     still = (fb < 0).any(axis=ax)
     if still.any():
         M = mo.maxwellian_of(g, f[bad][still], mass)
         if (M < 0).any():
-            raise FloatingPointError("positivity limiter: the discrete Maxwellian of a cell has negative values "
-                                     "(velocity grid too coarse for its temperature)")
+            raise PositivityError("positivity fix: the discrete Maxwellian of a cell has negative values "
+                                  "(velocity grid too coarse for its temperature)")
         fb[still], theta = scaling_limiter(g, fb[still], M)
         info.update(scaled=int(still.sum()), theta=float(theta.min()))
     out[bad] = fb
