@@ -221,4 +221,7 @@ def test_unconverged_training_is_exit_3_and_writes_no_model(tmp_path, extra, fra
     assert "did NOT converge" in proc.stdout
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["validation"]["converged"] is False and f"{card['validation']['error_fraction']:.4g}" == fraction
-    load_model(out)
+    solve = _case(tmp_path, '[case]\nkind = "poisson_dcdm"\n[mesh]\nshape = [17, 17]\n[dcdm]\nmodel = "m.pt"\n')
+    proc = run_cli(["run", str(solve), "-o", str(tmp_path / "u.h5")], check=True)
+    assert f"note: m.pt was kept from a training that did not converge (held-out A-norm error fraction {fraction}" \
+        in proc.stdout, proc.stdout

@@ -142,6 +142,9 @@ def run_dcdm(case, ctx: RunContext) -> Result:
             f"{card['smoother']['degree']}): {cfg['method']} {reason} in {its} iterations "
             f"(relative residual {history[-1]:.2e}), solve {solve_time:.3f} s of which net "
             f"{direction.net_time:.3f} s")
+    if card.get("validation", {}).get("converged") is False:
+        out.say(f"note: {path.name} was kept from a training that did not converge (held-out A-norm error fraction "
+                f"{card['validation']['error_fraction']:.4g}, required <= {card['validation']['required']:.4g})")
     if exact is not None:
         out.attrs["error_l2"], out.attrs["error_max"] = errors(grid, u, exact)
         out.say(f"error vs exact solution ({prob['solution']}): L2 = {out.attrs['error_l2']:.3e}, "
