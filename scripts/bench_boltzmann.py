@@ -11,8 +11,10 @@
    and the step counts each scheme needs, i.e. an extrapolated total for the full solver.
 5. Epoch time scales of AP runs at m_H/m_L = 1e2, 1e3, 1e4 and the fitted powers of ε.
 6. Stability with dt fixed by the slow scale (0.05/ε²) at m_H/m_L = 10 ... 1e4: AP vs explicit RK4.
+7. The full cross operator ``Q_LH`` (2D N = 24) against the independent quadrature at m_H/m_L = 4, 16,
+   100 (hard spheres, two light data; Maxwell molecules at 16): errors, pair conservation, cost.
 
-    OMP_NUM_THREADS=1 python scripts/bench_boltzmann.py [--json results/boltzmann.json] [--quick]
+    OMP_NUM_THREADS=1 python scripts/bench_boltzmann.py [--json results/boltzmann.json] [--quick] [--sections 4,7]
 """
 from __future__ import annotations
 
@@ -183,30 +185,62 @@ def bench_stability(ratios=(10.0, 100.0, 1e3, 1e4), trial_dts=(0.025, 0.05, 0.1,
     return rows
 
 
+def bench_cross() -> list[dict]:
+    rows = []
+    for mr, gamma, data in ((4.0, 1.0, "maxwellian"), (4.0, 1.0, "two-bump"), (16.0, 1.0, "maxwellian"),
+                            (16.0, 1.0, "two-bump"), (100.0, 1.0, "maxwellian"), (100.0, 1.0, "two-bump"),
+                            (16.0, 0.0, "maxwellian"), (16.0, 0.0, "two-bump")):
+        r = runs.cross_operator_error(mr, gamma=gamma, data=data)
+        rows.append({"mass_ratio": mr, "gamma": gamma, "data": data, **r})
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--json", default=str(ROOT / "results" / "boltzmann.json"))
     ap.add_argument("--quick", action="store_true", help="skip the slowest items (the N=16 direct sum, full at 1024)")
+    ap.add_argument("--sections", default="1,2,3,4,5,6,7", help="comma-separated items to run (default: all)")
     ap.add_argument("--parallel-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.parallel_child:
         parallel_child()
         return 0
+    sections = args.sections.split(",")
+    if not set(sections) <= {str(k) for k in SECTIONS}:
+        ap.error(f"--sections: items are 1-{len(SECTIONS)}, got {args.sections!r}")
     out = {}
+    for k in sections:
+        SECTIONS[int(k)](args, out)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(out, indent=1, default=float))
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+def section_fast(args, out: dict) -> None:
     print("1. fast spectral Q, 3D BKW data, M = 128 directions (64 evaluated), 8 radial points")
     out["fast"] = bench_fast()
     print(f"{'N':>4} {'time [s]':>10} {'ratio':>7} {'N^3 log N ratio':>16}")
     for r in out["fast"]:
         print(f"{r['N']:>4} {r['time']:10.4f} {r['ratio']:7.2f} {r['model']:16.2f}")
+
+
+def section_direct(args, out: dict) -> None:
     print("\n2. fast vs classical O(N^6) spectral sum (gain term, 3D, same radial rule)")
     out["direct"] = bench_direct((8, 12) if args.quick else (8, 12, 16))
     print(f"{'N':>4} {'direct [s]':>11} {'fast [s]':>9} {'speed-up':>9} {'rel. diff':>10}")
     for r in out["direct"]:
         print(f"{r['N']:>4} {r['direct']:11.3f} {r['fast']:9.4f} {r['speedup']:9.1f} {r['rel_diff']:10.2e}")
+
+
+def section_parallel(args, out: dict) -> None:
     print("\n3. np=2 vs np=1 (3D N=32, 16 radial points split over ranks)")
     out["parallel"] = p = bench_parallel()
     print(f"np=1 {p['np1']:.3f} s, np=2 {p['np2']:.3f} s: speed-up {p['speedup']:.2f}, efficiency {p['efficiency']:.2f}, "
           f"max |Q_np1 - Q_np2| = {p['max_diff']:.1e}")
+
+
+def section_epochal(args, out: dict) -> None:
     print("\n4. run cost, m_H/m_L = 16 (2D N=16, hard spheres, t in [0, 16]); error = max|ΔT|/ΔT(0) vs full dt=0.1")
     out["epochal"] = e = bench_epochal(args.quick)
     print(f"{'scheme':>16} {'dt':>5} {'steps':>6} {'wall [s]':>9} {'error':>9}")
@@ -217,6 +251,9 @@ def main() -> int:
     if "full_step" in lg:
         print(f"                full RK4 step (4 x {lg['full_rhs']:.1f} s) {lg['full_step']:.1f} s x {lg['full_steps']} steps (dt = 0.2) = "
               f"{lg['full_total'] / 3600:.1f} h (extrapolated), ratio {lg['full_total'] / lg['ap_total']:.0f}x")
+
+
+def section_epochs(args, out: dict) -> None:
     print("\n5. epoch time scales (AP, 2D N=24, hard spheres): e-folding times and fitted powers of eps")
     out["epochs"] = ep = bench_epochs()
     print(f"{'m_H/m_L':>8} {'eps':>7} {'tau_L':>8} {'tau_H':>8} {'tau_T':>9} {'steps':>6} {'wall [s]':>9}")
@@ -225,6 +262,9 @@ def main() -> int:
               f"{r['steps']:>6} {r['wall']:9.1f}")
     print("fitted exponents (tau ~ eps^p): " + ", ".join(f"{k} {v:+.2f} (predicted {ep['predicted'][k]:+.0f})"
                                                          for k, v in ep["exponents"].items()))
+
+
+def section_stability(args, out: dict) -> None:
     print("\n6. stability with dt fixed by the slow scale (dt = 0.05/eps^2, t_end = 3/eps^2; 2D N=24, hard spheres)")
     out["stability"] = st = bench_stability()
     print(f"{'m_H/m_L':>8} {'dt':>7} {'AP':>7} {'AP |dT|/dT0':>12} {'AP energy':>10} {'explicit RK4':>16} "
@@ -234,10 +274,22 @@ def main() -> int:
         print(f"{r['mass_ratio']:8g} {r['dt']:7.1f} {'blew up' if r['ap_blew_up'] else 'stable':>7} "
               f"{r['ap_dT_final']:12.2e} {r['ap_energy_drift']:10.1e} {ex:>16} {r['explicit_max_stable_dt']:13.2f} "
               f"{r['explicit_steps_needed']:>12}")
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(out, indent=1, default=float))
-    print(f"\nwrote {args.json}")
-    return 0
+
+
+def section_cross(args, out: dict) -> None:
+    print("\n7. full Q_LH (2D N=24) vs the independent quadrature; pair conservation; one Q_LH evaluation")
+    out["cross"] = rows = bench_cross()
+    cols = (("m_H/m_L", "mass_ratio", "8g"), ("gamma", "gamma", "6g"), ("f_L", "data", ">11"), ("rel. L2", "l2", "10.2e"),
+            ("max rel.", "max", "10.2e"), ("conserv.", "conservation", "10.1e"), ("N_rho", "n_rho", "6d"),
+            ("common N", "common_n", "9d"), ("wall [s]", "wall", "9.2f"))
+    print("".join(f"{head:>{int(fmt.strip('>gefd').split('.')[0])}}" for head, _, fmt in cols))
+    for r in rows:
+        r["conservation"] = max(r["mass"], r["momentum"], r["energy"])
+        print("".join(format(r[key], fmt) for _, key, fmt in cols))
+
+
+SECTIONS = {1: section_fast, 2: section_direct, 3: section_parallel, 4: section_epochal, 5: section_epochs,
+            6: section_stability, 7: section_cross}
 
 
 if __name__ == "__main__":
