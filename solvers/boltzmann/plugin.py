@@ -110,7 +110,7 @@ MIXTURE_SCHEMA = Table({
     "kernel": Table({
         "gamma": Float(default=1.0, min=0.0, max=1.0, doc="B = b |q|^gamma (0 Maxwell molecules, 1 hard spheres)"),
         "b": Float(default=None, positive=True, doc="kernel constant (default 1/|S^{d-1}|, i.e. b0 - b1 = 1)"),
-        "n_rho": Int(default=0, min=0, doc="radial points (0: N/2 self, N cross)"),
+        "n_rho": Int(default=0, min=0, doc="radial points (0: N/2 self, max(N, rN/2) cross, r = sqrt(m_H/m_L))"),
         "n_dir": Int(default=0, min=0, even=True, doc="directions (as in boltzmann_bkw; 0: default)"),
     }).optional(),
     "species": Table({
