@@ -110,9 +110,10 @@ def _mixture_operators(dim: int, n: int, n_rho: int, mass_ratio: float, full_cro
     the light species' Lorentz operator of the asymptotic ones (counted in both cases)."""
     out = (spectral_bytes(dim, n, n_rho or n // 2, cells, ranks_rho) + 2 * F64 * STEP_COPIES * cells * _pow(n, dim)
            + lorentz_bytes(dim, n, cells))
-    if full_cross:
+    if full_cross:                       # radial points: CrossCollision's default max(N, r N / 2)
         nc = round(math.sqrt(mass_ratio)) * n
-        out += spectral_bytes(dim, nc, n_rho or n, cells, ranks_rho) + 4 * F64 * cells * _pow(nc, dim)
+        out += (spectral_bytes(dim, nc, n_rho or max(n, nc // 2), cells, ranks_rho) + 4 * F64 * cells * _pow(nc, dim)
+                + C128 * (dim + 2) * _pow(nc, dim - 1) * (nc // 2 + 1))          # its psi multipliers
     return out
 
 
