@@ -6,7 +6,7 @@ ratio (AP: must stay flat), against n_x, and strong scaling np = 1 vs np = 2. Th
     OMP_NUM_THREADS=1 python scripts/bench_boltzmann_space.py --scaling  # np = 1 scaling row
     OMP_NUM_THREADS=1 mpirun -n 2 python scripts/bench_boltzmann_space.py --scaling
 
-The scaling row (``ap2`` with the positivity fix, m_H/m_L = 1000, n_x = 128, N = 24, 2D velocity,
+The scaling row (``ap2``, positivity fix off (the default), m_H/m_L = 1000, n_x = 128, N = 24, 2D velocity,
 Kn = 0.01, periodic temperature wave; one warm-up step, then ``SCALING_STEPS`` steps each timed
 between barriers, the slowest rank's time, median over the steps) goes to
 ``results/boltzmann_space_scaling_np{P}.json``; a run with P > 1 reads the np = 1 file, checks that it

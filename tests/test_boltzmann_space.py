@@ -56,8 +56,9 @@ def test_ars_second_order_first_order_option():
         assert all(abs(q - order) < 0.15 for q in p), (scheme, p)
 
 
-def test_uniform_data_is_homogeneous_solver():
-    assert vs.uniform_vs_homogeneous(COMM, n=12, nx=4, steps=2) <= 1e-12
+@pytest.mark.parametrize("positivity", [False, True])
+def test_uniform_data_is_homogeneous_solver(positivity):
+    assert vs.uniform_vs_homogeneous(COMM, n=12, nx=4, steps=2, positivity=positivity) <= 1e-12
 
 
 def test_free_streaming_second_order():
@@ -67,6 +68,9 @@ def test_free_streaming_second_order():
 
 def test_periodic_box_conserves_to_rounding():
     c = vs.periodic_conservation(COMM, n=12, nx=8, t_end=0.2)
+    assert c.pop("fmin") < 0.0                       # the spectral collision step alone
+    assert max(c.values()) < 1e-13, c
+    c = vs.periodic_conservation(COMM, n=12, nx=8, t_end=0.2, positivity=True)
     assert c.pop("fmin") >= 0.0                      # the positivity fix: f >= 0 with collisions
     assert max(c.values()) < 1e-13, c
 
@@ -159,6 +163,7 @@ n_H = 0.5
 t_end = 0.1
 snapshots = 3
 f_snapshots = 2
+positivity = true
 """
 
 

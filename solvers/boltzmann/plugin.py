@@ -248,8 +248,9 @@ SPACE_SCHEMA = Table({
         "t_end": Float(positive=True, doc="final time"),
         "snapshots": Int(default=11, min=2, doc="moment snapshots (first and last included)"),
         "f_snapshots": Int(default=0, min=0, doc="snapshots of f(x, v) (each rank writes its cells)"),
-        "positivity": Bool(default=True, doc="after each collision step make f >= 0 keeping every cell's "
-                                             "density, momentum and energy (solvers/boltzmann/positivity.py)"),
+        "positivity": Bool(default=False, doc="after each collision step make f >= 0 keeping every cell's "
+                                              "density, momentum and energy (solvers/boltzmann/positivity.py; "
+                                              "costs accuracy at diffuse walls: docs/boltzmann.md)"),
     }),
 }, validate=_check_space, estimate=space_estimate)
 

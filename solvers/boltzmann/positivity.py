@@ -12,7 +12,8 @@ The spectral collision step leaves small negative values in the tails of ``f`` (
    ``1 - λ·φ > 0`` on the grid and ``g >= 0`` unless the negative part is large;
 2. **scaling limiter** (Zhang & Shu, JCP 229 (2010) 3091, adapted to kinetics), where ``g`` still has
    a negative value: ``θ g + (1 - θ) M[f]``, ``M[f]`` the discrete Maxwellian with the discrete moments
-   of ``f`` (:func:`.moments.maxwellian_of`, matched to rounding), ``θ = min_{g_j<0} M_j / (M_j - g_j)``,
+   of ``f`` (:func:`.moments.maxwellian_of`, matched to rounding; its far-tail values below 0, ~1e-38 of
+   the peak, set to 0), ``θ = min_{g_j<0} M_j / (M_j - g_j)``,
    the largest value in ``[0, 1]`` with a non-negative result.
 
 Step 2 alone (the textbook limiter) is not used first because the negative values sit in the tails:
@@ -77,11 +78,16 @@ def positive_part(g: VelocityGrid, f: np.ndarray, mass: float = 1.0) -> tuple[np
     fb = clip_and_project(g, f[bad], mass)
     still = (fb < 0).any(axis=ax)
     if still.any():
-        M = mo.maxwellian_of(g, f[bad][still], mass)
-        if (M < 0).any():
-            raise PositivityError("positivity fix: the discrete Maxwellian of a cell has negative values "
-                                  "(velocity grid too coarse for its temperature)")
+        M = np.maximum(mo.maxwellian_of(g, f[bad][still], mass), 0.0)     # see positive_maxwellian
         fb[still], theta = scaling_limiter(g, fb[still], M)
         info.update(scaled=int(still.sum()), theta=float(theta.min()))
     out[bad] = fb
     return out, info
+
+
+def positive_maxwellian(g: VelocityGrid, n, u, T, mass: float = 1.0) -> np.ndarray:
+    """:func:`.moments.discrete_maxwellian` made non-negative by :func:`positive_part`: its moment
+    correction ``M (a + b·v + c|v - u|²)`` can leave values of ~1e-38 of the peak below 0 in the far
+    tails; clipping them changes nothing above rounding. Initial data, inflow ghosts and wall
+    Maxwellians use this, so the data of a run are non-negative."""
+    return positive_part(g, mo.discrete_maxwellian(g, n, u, T, mass), mass)[0]

@@ -24,9 +24,9 @@ import math
 import numpy as np
 
 from . import asymptotic as asy
-from . import moments as mo
 from . import runs
 from .ap_scheme import Mixture, MixtureParams, time_levels
+from .positivity import positive_maxwellian
 from .space import SpaceMixture
 from .space_runs import evolve
 from .transport import Boundary
@@ -98,9 +98,10 @@ def shock_relaxation(comm, mass_ratio: float, nx: int, n_H: float = 0.25, mach: 
     s = down["s"]
     ell0 = s * tau0
     Lx, t_end = (t_lengths + margin) * ell0, t_lengths * tau0
-    inflow = tuple(Boundary("inflow", mo.discrete_maxwellian(g, up[f"n_{k}"], np.r_[up["u"], 0.0], up["T"], m))
+    inflow = tuple(Boundary("inflow", positive_maxwellian(g, up[f"n_{k}"], np.r_[up["u"], 0.0], up["T"], m))
                    for g, m, k in ((mix.gL, mix.m_L, "L"), (mix.gH, mix.m_H, "H")))
-    sp = SpaceMixture(mix, nx, Lx, inflow, (Boundary("specular"), Boundary("specular")), 1.0, scheme, comm)
+    sp = SpaceMixture(mix, nx, Lx, inflow, (Boundary("specular"), Boundary("specular")), 1.0, scheme, comm,
+                      positivity=True)
     fL, fH = sp.maxwellians((up["n_L"], up["n_H"]), (up["u"], up["u"]), (up["T"], up["T"]))
     r = evolve(sp, fL, fH, t_end, n_snap=6, progress=progress)
     prof = {k: comm.gather(r[k], root=0) for k in ("n_L", "n_H", "T_L", "T_H", "u_H")}

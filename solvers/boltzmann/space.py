@@ -8,9 +8,10 @@ with the nondimensionalisation of :mod:`.ap_scheme` (x in units of the light mea
 with time ``dt/Kn``, batched over all the cells a rank owns. The time step is the transport CFL
 bound ``dt = cfl dx / max|v_1|`` (``cfl <= 1/2``), independent of Kn and ε: the collision step is
 stable for every ``dt`` (``ap``, ``ap2``). The transport keeps ``f >= 0`` under that bound; the spectral
-collision step does not, so (``positivity=True``, the default) it is followed by the conservative
-positivity fix of :mod:`.positivity` in every cell and species: ``f >= 0`` for all time for
-non-negative data, with the density, momentum and energy of every cell unchanged to rounding.
+collision step does not; with ``positivity=True`` (an option: it costs accuracy where the negative part
+is large, e.g. next to a diffuse wall) it is followed by the conservative positivity fix of
+:mod:`.positivity` in every cell and species: ``f >= 0`` for all time for non-negative data, with the
+density, momentum and energy of every cell unchanged to rounding.
 
 Parallel: x is split over the ranks by a PETSc DMDA (dof = both species' velocity points, stencil
 width 2); ``globalToLocal`` fills the ghost cells of the MUSCL stencil (periodic wrap included),
@@ -25,7 +26,7 @@ from mpi4py import MPI
 
 from . import moments as mo
 from .ap_scheme import Mixture
-from .positivity import positive_part
+from .positivity import positive_maxwellian, positive_part
 from .transport import CFL_MAX, NG, Boundary, Transport
 
 
@@ -34,7 +35,7 @@ class SpaceMixture:
     Collective (every method that exchanges ghosts or reduces)."""
 
     def __init__(self, mix: Mixture, nx: int, Lx: float, left: Boundary | None, right: Boundary | None,
-                 Kn: float, scheme: str = "ap2", comm=None, cfl: float = 0.45, positivity: bool = True):
+                 Kn: float, scheme: str = "ap2", comm=None, cfl: float = 0.45, positivity: bool = False):
         from petsc4py import PETSc
         if (left is None) != (right is None):
             raise ValueError("periodic boundaries must be periodic at both ends")
@@ -132,7 +133,7 @@ class SpaceMixture:
         for g, m, ni, ui, Ti in zip((self.mix.gL, self.mix.gH), (self.mix.m_L, self.mix.m_H), n, u, T):
             uv = np.zeros((self.nloc, g.dim))
             uv[:, 0] = ui
-            out.append(mo.discrete_maxwellian(g, np.broadcast_to(ni, (self.nloc,)), uv,
+            out.append(positive_maxwellian(g, np.broadcast_to(ni, (self.nloc,)), uv,
                                               np.broadcast_to(Ti, (self.nloc,)), m))
         return out[0], out[1]
 

@@ -9,8 +9,8 @@ import time
 import numpy as np
 from mpi4py import MPI
 
-from . import moments as mo
 from .ap_scheme import Mixture, MixtureParams
+from .positivity import positive_maxwellian
 from .space import SpaceMixture
 from .transport import Boundary, maxwellian_wall
 
@@ -43,14 +43,14 @@ def build(case: dict, comm) -> SpaceMixture:
                               for g, m in ((mix.gL, mix.m_L), (mix.gH, mix.m_H))))
         elif kind == "inflow":
             st = end_state(case, side)
-            ends.append(tuple(Boundary("inflow", mo.discrete_maxwellian(
+            ends.append(tuple(Boundary("inflow", positive_maxwellian(
                 g, st[f"n_{s}"], np.r_[st[f"u_{s}"], np.zeros(p.dim - 1)], st[f"T_{s}"], m))
                 for g, m, s in ((mix.gL, mix.m_L, "L"), (mix.gH, mix.m_H, "H"))))
         else:
             ends.append((Boundary("specular"), Boundary("specular")))
     Kn = math.inf if sp["Kn"] == 0 else sp["Kn"]
     return SpaceMixture(mix, sp["nx"], sp["Lx"], ends[0], ends[1], Kn, tm["scheme"], comm, sp["cfl"],
-                        tm.get("positivity", True))
+                        tm.get("positivity", False))
 
 
 def end_state(case: dict, side: str) -> dict:

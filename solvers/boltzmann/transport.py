@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import moments as mo
+from .positivity import positive_maxwellian
 from .velocity import VelocityGrid
 
 NG = 2                 # ghost cells per side (MUSCL stencil)
@@ -113,5 +113,5 @@ class Transport:
 
 
 def maxwellian_wall(g: VelocityGrid, T: float, mass: float) -> np.ndarray:
-    """Unit-density discrete Maxwellian at rest at the wall temperature."""
-    return mo.discrete_maxwellian(g, 1.0, np.zeros(g.dim), T, mass)
+    """Unit-density discrete Maxwellian at rest at the wall temperature (non-negative)."""
+    return positive_maxwellian(g, 1.0, np.zeros(g.dim), T, mass)
