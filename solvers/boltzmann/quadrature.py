@@ -60,6 +60,7 @@ def _radial_rule(lo: np.ndarray, hi: np.ndarray, n_s: int) -> tuple[np.ndarray, 
 
 
 def _points(v: np.ndarray) -> np.ndarray:
+    """The points ``v`` (shape ``(..., 2)``) as a ``(P, 2)`` array."""
     v = np.asarray(v, float)
     if v.shape[-1] != 2:
         raise ValueError("the quadrature is two-dimensional (v of shape (..., 2))")
