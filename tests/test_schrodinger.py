@@ -228,11 +228,11 @@ def test_bad_case_files_exit_2_naming_the_key(tmp_path, body, path):
 
 
 def test_wrong_state_exits_3_and_writes_nothing(tmp_path):
-    """Without orthogonality (w_orth ~ 0) state 1 falls back onto the ground state: 0 nodes."""
+    """Without orthogonality (w_orth ~ 0, no projection) state 1 falls back onto the ground state: 0 nodes."""
     case = tmp_path / "wrong.toml"
     case.write_text('[case]\nkind = "schrodinger"\n[potential]\ntype = "infinite_well"\nL = 1.0\n'
                     '[states]\nn = 2\npoints = 101\n[pinn]\nritz_epochs = 200\nadam_epochs = 0\nlbfgs_rounds = 0\n'
-                    'ritz_polish = 0\nwidth = 8\nparity = "off"\nw_orth = 1e-12\n')
+                    'ritz_polish = 0\nwidth = 8\nparity = "off"\nw_orth = 1e-12\nrayleigh_ritz = false\n')
     proc = run_cli(["run", str(case), "-o", str(tmp_path / "o.h5")])
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "state 1 not found" in proc.stderr and "0 node(s)" in proc.stderr

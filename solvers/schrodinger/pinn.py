@@ -17,11 +17,16 @@ Training of state n (sequential, states 0..n-1 already found):
    Rayleigh quotient.
 3. L-BFGS rounds on the PINN loss, the integral by Gauss-Legendre rules of a different order each
    round (exact integration makes the least-squares E a second-order estimate, not a Monte Carlo one).
-4. Ritz polish: L-BFGS on the Ritz loss of 1., from the PINN solution (``ritz_polish`` iterations).
+4. Ritz polish (``polish_rounds`` rounds): the output layers are replaced by the Rayleigh–Ritz
+   solution in the span of the network's features (ψ is linear in them; orthogonality to the earlier
+   states by projection), then ``ritz_polish`` L-BFGS iterations on the Ritz loss of 1.; a last
+   Rayleigh–Ritz solve ends the training (``rayleigh_ritz``).
 The reported E is by default the Rayleigh quotient of the final ψ with high-order Gauss-Legendre
-quadrature per region (variational: error quadratic in ψ's error); the trained E is kept as
-``E_trained``. In outer regions with V > min V, h carries a factor exp(-κ|x - x_j|) (κ trainable) so
-the network only learns a slowly varying correction to the exponential tail.
+quadrature per panel (variational: error quadratic in ψ's error); the trained E is kept as
+``E_trained``. In outer regions with V > min V, h carries a factor exp(-κ|x - x_j|) (κ trainable) and
+the region's network reads u = 2 exp(-κ|x - x_j|) - 1, so it only learns a slowly varying correction
+to the exponential tail, resolved where ψ lives; such a tail region is cut into panels growing
+geometrically from its inner edge for every quadrature and collocation rule.
 S = c (π/L)² + (max V - min V) scales energies. The number of interior nodes of the result is
 reported (Sturm: state n has n) as a check that the intended state was found.
 """
@@ -114,6 +119,45 @@ class TrialFunction(torch.nn.Module):
                     kappa0[self.owner[i]] = 0.7 * math.sqrt((v - vmin) / pot.c)
         self.log_kappa = torch.nn.Parameter(torch.log(torch.tensor(kappa0, dtype=DTYPE)),
                                             requires_grad=bool(self.tail))
+        # Quadrature/collocation panels (l, r, V, network region, tail?): one per V-region, but a tail
+        # region is cut into panels growing by 4 from its inner edge, the first 1/κ_max long
+        # (κ_max = √((V - min V)/c) bounds every bound state's decay rate), so that a box many decay
+        # lengths wide still has its points where ψ lives
+        self.panels: list[tuple[float, float, float, int, bool]] = []
+        for i, (l, r, v) in enumerate(self.vregions):
+            if i not in self.tail:
+                self.panels.append((l, r, v, self.net_of[i], False))
+                continue
+            cuts, step = [0.0], math.sqrt(pot.c / (v - vmin))
+            while cuts[-1] + step < r - l:
+                cuts.append(cuts[-1] + step)
+                step *= 4
+            cuts.append(r - l)
+            edges = [l + d for d in cuts] if i > self.anchor else [r - d for d in reversed(cuts)]
+            self.panels += [(a, b, v, self.net_of[i], True) for a, b in zip(edges[:-1], edges[1:])]
+
+    def points(self, m: int, half: bool = False, gen: torch.Generator | None = None) -> list:
+        """(x, w, V, network region) per V-region, its panels' points concatenated (one network call
+        per region): m Gauss-Legendre nodes per panel (max(8, m // 4) in a tail panel), or with
+        ``gen`` stratified uniform random points with weights (r - l)/m; ``half``: only x ≥ centre
+        (the parity ansatz's residual)."""
+        groups: dict[tuple[float, int], tuple[list, list]] = {}
+        for (l, r, v, k, tail) in self.panels:
+            if half:
+                l = max(l, self.pot.center)
+            if r <= l:
+                continue
+            mp = max(8, m // 4) if tail else m
+            if gen is None:
+                gx, gw = np.polynomial.legendre.leggauss(mp)
+                x, w = torch.tensor(l + 0.5 * (r - l) * (gx + 1), dtype=DTYPE), torch.tensor(0.5 * (r - l) * gw, dtype=DTYPE)
+            else:
+                u = (torch.arange(mp, dtype=DTYPE) + torch.rand(mp, generator=gen, dtype=DTYPE)) / mp
+                x, w = l + (r - l) * u, torch.full((mp,), (r - l) / mp, dtype=DTYPE)
+            xs, ws = groups.setdefault((v, k), ([], []))
+            xs.append(x)
+            ws.append(w)
+        return [(torch.cat(xs), torch.cat(ws), v, k) for (v, k), (xs, ws) in groups.items()]
 
     def _mirror_index(self, l: float, r: float) -> int | None:
         cx, tol = self.pot.center, 1e-12 * self.pot.length
@@ -122,22 +166,31 @@ class TrialFunction(torch.nn.Module):
                 return i
         return None
 
+    def _input(self, x: torch.Tensor, region: int) -> torch.Tensor:
+        """The network input in [-1, 1]: affine in x, or 2 e^{-κ|x - x_j|} - 1 in a tail region (x_j its
+        inner edge, κ the tail's decay rate), which spreads the few decay lengths where ψ lives over
+        the whole input range instead of a sliver of a region many decay lengths wide."""
+        l, r = self.regions[region]
+        if region not in self.tail:
+            return ((2 * x - l - r) / (r - l)).unsqueeze(-1)
+        xj = r if region < self.anchor else l
+        kappa = torch.exp(self.log_kappa[self.tail[region]])
+        return (2 * torch.exp(-kappa * torch.abs(x - xj)) - 1).unsqueeze(-1)
+
     def _raw(self, x: torch.Tensor, region: int) -> torch.Tensor:
         """The region's network (with the parity ansatz h(x) ± h(-x) about the centre)."""
         l, r = self.regions[region]
         net = self.nets[self.owner[region]]
         cx = self.pot.center
         if not self.parity:
-            return net(((2 * x - l - r) / (r - l)).unsqueeze(-1)).squeeze(-1)
+            return net(self._input(x, region)).squeeze(-1)
         if l < cx < r:                                            # the region straddles the centre
             xi = ((x - cx) / (0.5 * (r - l))).unsqueeze(-1)
             return (net(xi) + self.sign * net(-xi)).squeeze(-1)
         first = self.owner.index(self.owner[region])
         if first == region:
-            return net(((2 * x - l - r) / (r - l)).unsqueeze(-1)).squeeze(-1)
-        fl, fr = self.regions[first]                             # mirror image of x in the owning region
-        xm = 2 * cx - x
-        return self.sign * net(((2 * xm - fl - fr) / (fr - fl)).unsqueeze(-1)).squeeze(-1)
+            return net(self._input(x, region)).squeeze(-1)
+        return self.sign * net(self._input(2 * cx - x, first)).squeeze(-1)   # mirror image in the owner
 
     def _h(self, x: torch.Tensor, region: int) -> torch.Tensor:
         """h in ``region``: its network plus a + b (x - x_j) matching the value and slope of h in the
@@ -166,11 +219,13 @@ class TrialFunction(torch.nn.Module):
         return g * self._h(x, region)
 
 
-def _derivatives(model: TrialFunction, x: torch.Tensor, region: int) -> tuple[torch.Tensor, ...]:
-    """ψ, ψ', ψ'' at ``x`` (autograd; differentiable in the parameters)."""
+def _derivatives(model: TrialFunction, x: torch.Tensor, region: int, order: int = 2) -> tuple[torch.Tensor, ...]:
+    """ψ, ψ' (and ψ'' for order 2) at ``x`` (autograd; differentiable in the parameters)."""
     x = x.detach().requires_grad_(True)
     psi = model(x, region)
     d1, = torch.autograd.grad(psi.sum(), x, create_graph=True)
+    if order == 1:
+        return psi, d1
     d2, = torch.autograd.grad(d1.sum(), x, create_graph=True)
     return psi, d1, d2
 
@@ -183,52 +238,36 @@ class EigenLoss:
         pot = model.pot
         vals = [v for (_, _, v) in model.vregions]
         self.S = pot.c * (math.pi / pot.length) ** 2 + (max(vals) - min(vals))   # energy scale
-        gx, gw = np.polynomial.legendre.leggauss(cfg.quadrature)
-        self.quad = []                                   # (x, w, network region, V) per V-region
-        for i, (l, r, v) in enumerate(model.vregions):
-            self.quad.append((torch.tensor(l + 0.5 * (r - l) * (gx + 1), dtype=DTYPE),
-                              torch.tensor(0.5 * (r - l) * gw, dtype=DTYPE), model.net_of[i], v))
+        self.quad = model.points(cfg.quadrature)         # (x, w, V, network region) per V-region
         self.points: list[tuple[torch.Tensor, torch.Tensor, float, int]] = []
 
-    def _pieces(self):
-        """(l, r, V, network region) per V-region, only the right half under the parity ansatz."""
-        for i, (l, r, v) in enumerate(self.model.vregions):
-            if self.model.parity:
-                l = max(l, self.model.pot.center)
-            if r > l:
-                yield l, r, v, self.model.net_of[i]
-
     def resample(self, gen: torch.Generator) -> None:
-        """Fresh stratified-uniform collocation points (weights (r - l)/m) in every V-region."""
-        m = self.cfg.collocation
-        self.points = []
-        for l, r, v, k in self._pieces():
-            u = (torch.arange(m, dtype=DTYPE) + torch.rand(m, generator=gen, dtype=DTYPE)) / m
-            self.points.append((l + (r - l) * u, torch.full((m,), (r - l) / m, dtype=DTYPE), v, k))
+        """Fresh stratified-uniform collocation points (weights (r - l)/m) in every panel."""
+        self.points = self.model.points(self.cfg.collocation, self.model.parity, gen)
 
     def gauss(self, m: int) -> None:
-        """Gauss-Legendre collocation with m points per V-region: Σ w r² is then ∫ r² to high order."""
-        gx, gw = np.polynomial.legendre.leggauss(m)
-        self.points = [(torch.tensor(l + 0.5 * (r - l) * (gx + 1), dtype=DTYPE),
-                        torch.tensor(0.5 * (r - l) * gw, dtype=DTYPE), v, k) for l, r, v, k in self._pieces()]
+        """Gauss-Legendre collocation with m points per panel: Σ w r² is then ∫ r² to high order."""
+        self.points = self.model.points(m, self.model.parity)
 
     def quadrature_values(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """ψ and the weights at the Gauss-Legendre nodes of all V-regions (concatenated)."""
-        psi = torch.cat([self.model(x, k) for (x, _, k, _) in self.quad])
+        """ψ and the weights at the Gauss-Legendre nodes of all panels (concatenated)."""
+        psi = torch.cat([self.model(x, k) for (x, _, _, k) in self.quad])
         return psi, torch.cat([w for (_, w, _, _) in self.quad])
 
-    def rayleigh_quotient(self) -> torch.Tensor:
-        """R[ψ] = ∫(c ψ'² + V ψ²) / ∫ψ² (differentiable)."""
+    def rayleigh_quotient(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """R[ψ] = ∫(c ψ'² + V ψ²) / ∫ψ² and ψ at the quadrature nodes (one pass, differentiable)."""
         num = den = 0.0
-        for (x, w, k, v) in self.quad:
-            psi, d1, _ = _derivatives(self.model, x, k)
+        values = []
+        for (x, w, v, k) in self.quad:
+            psi, d1 = _derivatives(self.model, x, k, order=1)
             num = num + torch.sum(w * (self.model.pot.c * d1 ** 2 + v * psi ** 2))
             den = den + torch.sum(w * psi ** 2)
-        return num / den
+            values.append(psi)
+        return num / den, torch.cat(values)
 
-    def constraints(self) -> torch.Tensor:
-        """w_norm (∫ψ² - 1)² + w_orth Σ_k (∫ψ ψ_k)² / ∫ψ²."""
-        psi_q, w = self.quadrature_values()
+    def constraints(self, psi_q: torch.Tensor) -> torch.Tensor:
+        """w_norm (∫ψ² - 1)² + w_orth Σ_k (∫ψ ψ_k)² / ∫ψ², ψ given at the quadrature nodes."""
+        w = torch.cat([w for (_, w, _, _) in self.quad])
         norm2 = torch.sum(w * psi_q ** 2)
         out = self.cfg.w_norm * (norm2 - 1.0) ** 2
         for prev in self.previous:
@@ -237,9 +276,9 @@ class EigenLoss:
 
     def ritz(self) -> torch.Tensor:
         """R[ψ]/S + constraints; keeps R[ψ] as ``last_quotient`` (training history)."""
-        rq = self.rayleigh_quotient()
+        rq, psi_q = self.rayleigh_quotient()
         self.last_quotient = rq.item()
-        return rq / self.S + self.constraints()
+        return rq / self.S + self.constraints(psi_q)
 
     def pinn(self, E: torch.Tensor) -> torch.Tensor:
         c = self.model.pot.c
@@ -248,30 +287,86 @@ class EigenLoss:
             psi, _, d2 = _derivatives(self.model, x, k)
             total = total + torch.sum(w * (-c * d2 + (v - E) * psi) ** 2)
             length += float(w.sum())
-        loss = total / (length * self.S ** 2) + self.constraints()
-        if self.cfg.w_ritz > 0:
-            loss = loss + self.cfg.w_ritz * self.rayleigh_quotient() / self.S
-        return loss
+        rq, psi_q = self.rayleigh_quotient()
+        return total / (length * self.S ** 2) + self.constraints(psi_q) + self.cfg.w_ritz * rq / self.S
 
 
 def rayleigh_residual(model: TrialFunction, m: int) -> tuple[float, float]:
     """ρ = R[ψ] = ∫(c ψ'² + V ψ²)/∫ψ² and ε = ‖-c ψ'' + (V - ρ) ψ‖/‖ψ‖ of the trained ψ, with m
-    Gauss-Legendre points per V-region.
+    Gauss-Legendre points per panel (``TrialFunction.points``).
 
     ψ is C¹ with ψ(x_a) = ψ(x_b) = 0 and smooth inside each region, so this per-region rule is exact
     to rounding for m large; R is stationary at eigenfunctions (error quadratic in ψ's error), and
     (ρ, ε) give the a posteriori bounds of ``bounds.py``.
     """
-    gx, gw = np.polynomial.legendre.leggauss(m)
     parts = []
-    for i, (l, r, v) in enumerate(model.vregions):
-        x = torch.tensor(l + 0.5 * (r - l) * (gx + 1), dtype=DTYPE)
-        psi, d1, d2 = (t.detach().numpy() for t in _derivatives(model, x, model.net_of[i]))
-        parts.append((0.5 * (r - l) * gw, v, psi, d1, d2))
+    for (x, w, v, k) in model.points(m):
+        psi, d1, d2 = (t.detach().numpy() for t in _derivatives(model, x, k))
+        parts.append((w.numpy(), v, psi, d1, d2))
     den = sum(float(np.sum(w * psi ** 2)) for (w, _, psi, _, _) in parts)
     rho = sum(float(np.sum(w * (model.pot.c * d1 ** 2 + v * psi ** 2))) for (w, v, psi, d1, _) in parts) / den
     res2 = sum(float(np.sum(w * (-model.pot.c * d2 + (v - rho) * psi) ** 2)) for (w, v, psi, _, d2) in parts)
     return rho, math.sqrt(res2 / den)
+
+
+def output_features(model: TrialFunction, points: list[tuple[torch.Tensor, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """ψ and ψ' of every output-layer parameter's feature at ``points`` ((x, network region) per
+    V-region, concatenated), shape (len(x), P). ψ is linear in the output layers' weights and
+    biases θ (the C¹ joins, tail factors, parity ansatz and g are all linear in the networks'
+    outputs), so ψ_θ = Φ θ exactly."""
+    last = [p for net in model.nets for p in (net.layers[-1].weight, net.layers[-1].bias)]
+    theta = [p.detach().clone() for p in last]
+    phi0, phi1 = [], []
+    P = sum(p.numel() for p in last)
+    for j in range(P):
+        with torch.no_grad():
+            k = j
+            for p in last:
+                p.zero_()
+                if 0 <= k < p.numel():
+                    p.view(-1)[k] = 1.0
+                k -= p.numel()
+        vals = [[t.detach().numpy() for t in _derivatives(model, x, r, order=1)] for (x, r) in points]
+        phi0.append(np.concatenate([v[0] for v in vals]))
+        phi1.append(np.concatenate([v[1] for v in vals]))
+    with torch.no_grad():
+        for p, t in zip(last, theta):
+            p.copy_(t)
+    return np.array(phi0).T, np.array(phi1).T
+
+
+def rayleigh_ritz(model: TrialFunction, m: int, previous: list[torch.Tensor], quad: list,
+                  rcond: float = 1e-13) -> float:
+    """Replace the output layers by the Rayleigh–Ritz solution in the span of the network's features
+    (the hidden layers fixed): the lowest eigenpair of K θ = λ M θ, K = ∫(c Φ'ᵀΦ' + V ΦᵀΦ),
+    M = ∫ΦᵀΦ (m Gauss-Legendre points per panel), restricted to θ with ∫ψ_θ ψ_k = 0 for every
+    earlier state (orthogonality by projection, ``quad`` the nodes of ``previous``). By Courant–
+    Fischer λ approximates E_n from above (for exact ψ_k); it is the exact minimiser of the Rayleigh
+    quotient over the output layers, which gradient steps approach only slowly. Directions with
+    M-eigenvalues below ``rcond`` of the largest (nearly dependent features) are dropped. Returns λ."""
+    nodes = model.points(m)
+    w = torch.cat([wk for (_, wk, _, _) in nodes]).numpy()
+    V = np.concatenate([np.full(len(x), v) for (x, _, v, _) in nodes])
+    phi0, phi1 = output_features(model, [(x, k) for (x, _, _, k) in nodes])
+    K = phi1.T @ ((model.pot.c * w)[:, None] * phi1) + phi0.T @ ((V * w)[:, None] * phi0)
+    M = phi0.T @ (w[:, None] * phi0)
+    s, U = np.linalg.eigh(M)
+    T = U[:, s > rcond * s[-1]] / np.sqrt(s[s > rcond * s[-1]])      # M-orthonormal basis of the span
+    if previous:
+        q0, _ = output_features(model, [(x, k) for (x, _, _, k) in quad])
+        wq = torch.cat([wk for (_, wk, _, _) in quad]).numpy()
+        C = np.stack([(wq * prev.numpy()) @ q0 for prev in previous]) @ T   # ⟨ψ_k, basis⟩
+        u, sv, vt = np.linalg.svd(C)
+        T = T @ vt[np.count_nonzero(sv > 1e-8):].T                  # the orthogonal complement
+    lam, Y = np.linalg.eigh(T.T @ K @ T)
+    theta = T @ Y[:, 0]
+    last = [p for net in model.nets for p in (net.layers[-1].weight, net.layers[-1].bias)]
+    with torch.no_grad():
+        k = 0
+        for p in last:
+            p.copy_(torch.tensor(theta[k:k + p.numel()], dtype=DTYPE).reshape(p.shape))
+            k += p.numel()
+    return float(lam[0])
 
 
 def _adam(params: list, epochs: int, cfg: PINNConfig, step, bar) -> None:
@@ -313,7 +408,7 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
         return loss
 
     _adam([{"params": model.parameters(), "lr": cfg.lr_ritz}], cfg.ritz_epochs, cfg, ritz_step, bar)
-    e = torch.nn.Parameter(loss_fn.rayleigh_quotient().detach() / loss_fn.S)    # E / S
+    e = torch.nn.Parameter(loss_fn.rayleigh_quotient()[0].detach() / loss_fn.S)    # E / S
 
     def pinn_step(phase: int):
         loss = loss_fn.pinn(e * loss_fn.S)
@@ -343,7 +438,9 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
         opt.step(closure)
         if bar:
             bar.update()
-    if cfg.ritz_polish > 0:
+    for _ in range(cfg.polish_rounds if cfg.ritz_polish > 0 else 0):
+        if cfg.rayleigh_ritz:
+            rayleigh_ritz(model, cfg.energy_quadrature, previous, loss_fn.quad)
         opt = torch.optim.LBFGS(list(model.parameters()), lr=1.0, max_iter=cfg.ritz_polish, history_size=50,
                                 tolerance_grad=1e-14, tolerance_change=1e-16, line_search_fn="strong_wolfe")
 
@@ -357,6 +454,8 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
             return loss
 
         opt.step(ritz_closure)
+    if cfg.rayleigh_ritz:
+        rayleigh_ritz(model, cfg.energy_quadrature, previous, loss_fn.quad)
     if bar:
         bar.close()
     with torch.no_grad():

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..case import CaseError, Choice, Float, Int, List, Spec, Str, Table
+from ..case import Bool, CaseError, Choice, Float, Int, List, Spec, Str, Table
 from ..estimates import schrodinger_estimate, sweep_estimate
 from ..parallel import rprint
 from ..registry import RunContext, runner
@@ -84,7 +84,12 @@ PINN = Table({
     "tails": Choice(("auto", "off"), default=_DEFAULTS.tails,
                     doc="exp(-κ|x - x_j|) factor (κ trainable) in the outer regions where V > min V"),
     "ritz_polish": Int(default=_DEFAULTS.ritz_polish, min=0,
-                       doc="final L-BFGS iterations on the Ritz loss (Rayleigh quotient + constraints)"),
+                       doc="L-BFGS iterations on the Ritz loss (Rayleigh quotient + constraints) per polish round"),
+    "polish_rounds": Int(default=_DEFAULTS.polish_rounds, min=1,
+                         doc="polish rounds, each started from an output-layer Rayleigh–Ritz solve"),
+    "rayleigh_ritz": Bool(default=_DEFAULTS.rayleigh_ritz,
+                          doc="solve for the output layers exactly (Rayleigh–Ritz in the span of the network's "
+                              "features, orthogonal to the earlier states) before each polish round and at the end"),
     "energy": Choice(("rayleigh", "trained"), default=_DEFAULTS.energy,
                      doc="reported E: Rayleigh quotient of the final ψ (variational) or the trained scalar E"),
     "energy_quadrature": Int(default=_DEFAULTS.energy_quadrature, min=4,
