@@ -188,7 +188,8 @@ def pinn_bytes(sections: dict) -> tuple[float, float]:
     n, regions = _pinn_states(sections)
     pts = regions * max(p["collocation"] + 7 * p["lbfgs_rounds"], p["quadrature"], p["energy_quadrature"])
     training = PINN_BYTES_PER_POINT_NEURON * pts * p["width"] * (p["depth"] + 1) + F64 * n * regions * p["quadrature"]
-    evals = p["ritz_epochs"] + p["adam_epochs"] + 1.25 * (p["lbfgs_rounds"] * p["lbfgs_iters"] + p["ritz_polish"])
+    evals = p["ritz_epochs"] + p["adam_epochs"] + 1.25 * (p["lbfgs_rounds"] * p["lbfgs_iters"]
+                                                          + p["polish_rounds"] * p["ritz_polish"])
     return training, F64 * 8 * n * st["points"] + 80 * n * evals
 
 

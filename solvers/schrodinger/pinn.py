@@ -150,7 +150,8 @@ class TrialFunction(torch.nn.Module):
             mp = max(8, m // 4) if tail else m
             if gen is None:
                 gx, gw = np.polynomial.legendre.leggauss(mp)
-                x, w = torch.tensor(l + 0.5 * (r - l) * (gx + 1), dtype=DTYPE), torch.tensor(0.5 * (r - l) * gw, dtype=DTYPE)
+                x = torch.tensor(l + 0.5 * (r - l) * (gx + 1), dtype=DTYPE)
+                w = torch.tensor(0.5 * (r - l) * gw, dtype=DTYPE)
             else:
                 u = (torch.arange(mp, dtype=DTYPE) + torch.rand(mp, generator=gen, dtype=DTYPE)) / mp
                 x, w = l + (r - l) * u, torch.full((mp,), (r - l) / mp, dtype=DTYPE)
