@@ -184,6 +184,28 @@ def test_pinn_excited_state_orthogonal_with_one_node():
     assert abs(states[1].E / (4 * math.pi ** 2) - 1) <= 1e-3
 
 
+def test_output_layer_rayleigh_ritz_minimises_and_projects():
+    """ψ is linear in the output layers: the solve's λ is R[ψ] of the new network, no output layer does
+    better (R ≤ R of the untrained network), and ψ is orthogonal to the earlier states it is given."""
+    pot = finite_well(50.0, 0.5, 2.0)
+    cfg = pinn.PINNConfig(width=16, parity="off")
+    E = exact.box_levels(pot, 2)
+    model = pinn.TrialFunction(pot, 0, cfg, torch.Generator().manual_seed(5))
+    quad = pinn.EigenLoss(model, [], cfg).quad
+    before = pinn.rayleigh_residual(model, 200)[0]
+    lam = pinn.rayleigh_ritz(model, 200, [], quad)
+    after = pinn.rayleigh_residual(model, 200)[0]
+    assert abs(after / lam - 1) <= 1e-10 and E[0] <= after <= before
+    xq = torch.cat([x for (x, _, _, _) in quad]).numpy()
+    wq = torch.cat([w for (_, w, _, _) in quad]).numpy()
+    psi0 = exact.TransferMatrix(pot).state(E[0], xq)
+    excited = pinn.TrialFunction(pot, 1, cfg, torch.Generator().manual_seed(6))
+    lam1 = pinn.rayleigh_ritz(excited, 200, [torch.tensor(psi0)], quad)
+    psi1 = pinn.evaluate(excited, xq)
+    assert abs(np.sum(wq * psi1 * psi0)) <= 1e-10 * np.sqrt(np.sum(wq * psi1 ** 2))
+    assert lam1 >= E[1] * (1 - 1e-12)                      # Courant-Fischer with the exact ψ_0
+
+
 def test_pinn_is_deterministic_per_seed():
     pot = finite_well(50.0, 0.5, 2.0)
     cfg = pinn.PINNConfig(ritz_epochs=20, adam_epochs=10, lbfgs_rounds=1, lbfgs_iters=5, width=8, seed=7,

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from .config import PINNConfig
 from .exact import first_lobe_signs
@@ -310,29 +311,27 @@ def rayleigh_residual(model: TrialFunction, m: int) -> tuple[float, float]:
     return rho, math.sqrt(res2 / den)
 
 
+def _output_layers(model: TrialFunction) -> list[torch.nn.Parameter]:
+    """Weights and biases of every network's output layer (ψ is linear in them)."""
+    return [p for net in model.nets for p in (net.layers[-1].weight, net.layers[-1].bias)]
+
+
 def output_features(model: TrialFunction, points: list[tuple[torch.Tensor, int]]) -> tuple[np.ndarray, np.ndarray]:
     """ψ and ψ' of every output-layer parameter's feature at ``points`` ((x, network region) per
     V-region, concatenated), shape (len(x), P). ψ is linear in the output layers' weights and
     biases θ (the C¹ joins, tail factors, parity ansatz and g are all linear in the networks'
     outputs), so ψ_θ = Φ θ exactly."""
-    last = [p for net in model.nets for p in (net.layers[-1].weight, net.layers[-1].bias)]
-    theta = [p.detach().clone() for p in last]
+    last = _output_layers(model)
+    theta = parameters_to_vector(last).detach().clone()
     phi0, phi1 = [], []
-    P = sum(p.numel() for p in last)
-    for j in range(P):
+    for unit in torch.eye(theta.numel(), dtype=DTYPE):
         with torch.no_grad():
-            k = j
-            for p in last:
-                p.zero_()
-                if 0 <= k < p.numel():
-                    p.view(-1)[k] = 1.0
-                k -= p.numel()
+            vector_to_parameters(unit, last)
         vals = [[t.detach().numpy() for t in _derivatives(model, x, r, order=1)] for (x, r) in points]
         phi0.append(np.concatenate([v[0] for v in vals]))
         phi1.append(np.concatenate([v[1] for v in vals]))
     with torch.no_grad():
-        for p, t in zip(last, theta):
-            p.copy_(t)
+        vector_to_parameters(theta, last)
     return np.array(phi0).T, np.array(phi1).T
 
 
@@ -351,22 +350,17 @@ def rayleigh_ritz(model: TrialFunction, m: int, previous: list[torch.Tensor], qu
     phi0, phi1 = output_features(model, [(x, k) for (x, _, _, k) in nodes])
     K = phi1.T @ ((model.pot.c * w)[:, None] * phi1) + phi0.T @ ((V * w)[:, None] * phi0)
     M = phi0.T @ (w[:, None] * phi0)
-    s, U = np.linalg.eigh(M)
-    T = U[:, s > rcond * s[-1]] / np.sqrt(s[s > rcond * s[-1]])      # M-orthonormal basis of the span
+    mu, U = np.linalg.eigh(M)
+    T = U[:, mu > rcond * mu[-1]] / np.sqrt(mu[mu > rcond * mu[-1]])  # M-orthonormal basis of the span
     if previous:
         q0, _ = output_features(model, [(x, k) for (x, _, _, k) in quad])
         wq = torch.cat([wk for (_, wk, _, _) in quad]).numpy()
         C = np.stack([(wq * prev.numpy()) @ q0 for prev in previous]) @ T   # ⟨ψ_k, basis⟩
-        u, sv, vt = np.linalg.svd(C)
+        _, sv, vt = np.linalg.svd(C)
         T = T @ vt[np.count_nonzero(sv > 1e-8):].T                  # the orthogonal complement
     lam, Y = np.linalg.eigh(T.T @ K @ T)
-    theta = T @ Y[:, 0]
-    last = [p for net in model.nets for p in (net.layers[-1].weight, net.layers[-1].bias)]
     with torch.no_grad():
-        k = 0
-        for p in last:
-            p.copy_(torch.tensor(theta[k:k + p.numel()], dtype=DTYPE).reshape(p.shape))
-            k += p.numel()
+        vector_to_parameters(torch.tensor(T @ Y[:, 0], dtype=DTYPE), _output_layers(model))
     return float(lam[0])
 
 
