@@ -185,8 +185,9 @@ def test_pinn_excited_state_orthogonal_with_one_node():
 
 
 def test_output_layer_rayleigh_ritz_minimises_and_projects():
-    """ψ is linear in the output layers: the solve's λ is R[ψ] of the new network, no output layer does
-    better (R ≤ R of the untrained network), and ψ is orthogonal to the earlier states it is given."""
+    """ψ is linear in the output layers: the solve's λ is R[ψ] of the new network, the Ritz vector kept
+    (the closest to the untrained ψ, here the lowest) lowers R towards E_0, and ψ is orthogonal to the
+    earlier states it is given, with λ ≥ E_1 (Courant-Fischer) when that is the exact ψ_0."""
     pot = finite_well(50.0, 0.5, 2.0)
     cfg = pinn.PINNConfig(width=16, parity="off")
     E = exact.box_levels(pot, 2)
