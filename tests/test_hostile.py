@@ -595,19 +595,27 @@ def test_estimate_counts_every_group_and_rank_on_the_node():
     assert drop[1] > 0 and abs(drop[0] / drop[1] - 2) < 1e-6, per_rank
 
 
-@pytest.mark.xfail(strict=True, reason="not implemented (solvers/schrodinger, another engineer's): a PINN state "
-                   "with the right node count is accepted whatever its residual; only a wrong node count is exit 3")
 def test_unconverged_pinn_with_the_right_node_count_is_exit_3(tmp_path):
-    """No training (ritz_epochs = adam_epochs = lbfgs_rounds = ritz_polish = 0, a 2-neuron net, seed 3):
-    the ground state has 0 nodes but E = 27.77 against the exact 5.942 (bounds [2.82, 27.77]); it
-    should be exit 3 naming the state and its residual, with nothing written. Today: exit 0."""
+    """No training (ritz_epochs = adam_epochs = lbfgs_rounds = ritz_polish = 0, a 2-neuron net, seed 1):
+    the ground state has 0 nodes but E = 28.55 against the exact 5.942 (bounds [3.58, 28.55]): exit 3
+    naming the state and its certified error, nothing written; with pinn.require_convergence = false
+    the file is written with converged = false and the run says so."""
+    import h5py
+    text = ('[case]\nkind = "schrodinger"\n[potential]\ntype = "finite_well"\nV0 = 50.0\na = 0.5\nLbox = 2.0\n'
+            '[states]\nn = 1\n[pinn]\nseed = 1\nritz_epochs = 0\nadam_epochs = 0\nlbfgs_rounds = 0\n'
+            'ritz_polish = 0\nwidth = 2\ndepth = 1\nparity = "off"\nnetworks = "single"\ntails = "off"\n'
+            'rayleigh_ritz = false\n')
     case = tmp_path / "p.toml"
-    case.write_text('[case]\nkind = "schrodinger"\n[potential]\ntype = "finite_well"\nV0 = 50.0\na = 0.5\nLbox = 2.0\n'
-                    '[states]\nn = 1\n[pinn]\nseed = 3\nritz_epochs = 0\nadam_epochs = 0\nlbfgs_rounds = 0\n'
-                    'ritz_polish = 0\nwidth = 2\ndepth = 1\nparity = "off"\nnetworks = "single"\ntails = "off"\n')
+    case.write_text(text)
     proc = cli(["run", str(case), "-o", str(tmp_path / "p.h5"), "-q"], tmp_path)
-    assert " 0    27.77" in proc.stdout, proc.stdout                 # the untrained state, 0 nodes
+    assert " 0    28.55" in proc.stdout, proc.stdout                 # the untrained state, 0 nodes
     assert proc.returncode == 3 and not (tmp_path / "p.h5").exists(), proc.stdout
+    assert "state 0" in proc.stderr and "pinn.bound_tolerance" in proc.stderr, proc.stderr
+    case.write_text(text + "require_convergence = false\n")
+    proc = cli(["run", str(case), "-o", str(tmp_path / "p.h5"), "-q"], tmp_path)
+    assert proc.returncode == 0 and "did NOT converge" in proc.stdout, proc.stdout + proc.stderr
+    with h5py.File(tmp_path / "p.h5") as h5:
+        assert not h5.attrs["converged"] and abs(h5["E"][0] - 28.55) < 0.01
 
 
 def test_resume_refusal_names_the_key(tmp_path):

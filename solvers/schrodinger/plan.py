@@ -23,6 +23,13 @@ class StateNotFound(UserError):
     exit_code = 3
 
 
+class StateNotConverged(UserError):
+    """A trained state with the right node count whose a posteriori bounds do not certify its
+    energy to the case's tolerance (the training did not converge); exit code 3."""
+
+    exit_code = 3
+
+
 @dataclass
 class Plan:
     """``box``: the potential solved (walls at its ends); ``n``: states 0..n-1; for a line potential
@@ -99,6 +106,30 @@ def check_nodes(states: list, n: int, E_exact: np.ndarray) -> None:
                                 collective=True)
     if len(states) < n:
         raise StateNotFound(f"only {len(states)} of {n} states were trained", collective=True)
+
+
+def unconverged(states: list, lo: np.ndarray, hi: np.ndarray, tolerance: float) -> list[str]:
+    """The states whose certified relative error ``max(E - E_lower, E_upper - E)/|E|`` (from the
+    a posteriori bounds, :func:`energy_bounds`) exceeds ``tolerance``, each as a sentence naming it."""
+    out = []
+    for s, a, b in zip(states, lo, hi):
+        cert = max(s.E - a, b - s.E) / abs(s.E)
+        if not cert <= tolerance:
+            out.append(f"state {s.n} (E = {s.E:.10g}, bounds [{a:.10g}, {b:.10g}], residual {s.residual:.3g}): "
+                       f"certified relative error {cert:.3g} > pinn.bound_tolerance = {tolerance:g}")
+    return out
+
+
+def check_converged(states: list, lo: np.ndarray, hi: np.ndarray, tolerance: float, require: bool,
+                    where: str = "") -> list[str]:
+    """Raise ``StateNotConverged`` (exit 3) when a state's bounds do not certify its energy to
+    ``tolerance`` and ``require`` is set; otherwise return the warnings (empty when all converged)."""
+    bad = unconverged(states, lo, hi, tolerance)
+    if bad and require:
+        raise StateNotConverged(f"{where}the PINN did not converge: " + "; ".join(bad)
+                                + " (train longer, or set pinn.require_convergence = false to keep the result)",
+                                collective=True)
+    return [f"{where}did NOT converge (kept: pinn.require_convergence = false): {b}" for b in bad]
 
 
 def energy_bounds(plan: Plan, states: list) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ from ..registry import RunContext, runner
 from ..result import Result
 from . import exact, finite_difference
 from .config import PINNConfig
-from .plan import Plan, check_nodes, count_states, energy_bounds, make_plan
+from .plan import Plan, check_converged, check_nodes, count_states, energy_bounds, make_plan
 from .potentials import KINDS, OPTIONAL, PotentialError, from_params
 
 _DEFAULTS = PINNConfig()
@@ -95,7 +95,13 @@ PINN = Table({
     "energy_quadrature": Int(default=_DEFAULTS.energy_quadrature, min=4,
                              doc="Gauss-Legendre points per region for the final Rayleigh quotient"),
     "threads": Int(default=1, min=1, doc="torch threads (pinned: results do not depend on the rank count)"),
+    "bound_tolerance": Float(default=1e-2, positive=True,
+                             doc="a state is converged when its a posteriori bounds certify E to this relative "
+                                 "error: max(E - E_lower, E_upper - E)/|E|"),
+    "require_convergence": Bool(default=True, doc="an unconverged state is exit 3 with nothing written (false: "
+                                                  "keep the result, say so, store converged = false)"),
 }, doc="network and training hyperparameters").optional()
+RUN_KEYS = ("threads", "bound_tolerance", "require_convergence")   # [pinn] keys that are not PINNConfig fields
 
 
 
@@ -177,7 +183,7 @@ SWEEP_SCHEMA = Table({
 
 
 def config(section: dict) -> PINNConfig:
-    return PINNConfig(**{k: v for k, v in section.items() if k != "threads"})
+    return PINNConfig(**{k: v for k, v in section.items() if k not in RUN_KEYS})
 
 
 def case_plan(case) -> Plan:
@@ -231,12 +237,13 @@ def run_schrodinger(case, ctx: RunContext) -> Result:
                      + f"{max(abs(s.E / E_line[s.n] - 1) for s in states if s.n < len(E_line)):.1e}")
     try:
         check_nodes(states, n, E_ex)
+        warnings = check_converged(states, lo, hi, case["pinn"]["bound_tolerance"], case["pinn"]["require_convergence"])
     except Exception:
         for line in lines:
             rprint(line, comm=comm)
         raise
     res = Result()
-    for line in lines:
+    for line in lines + warnings:
         res.say(line)
     res.arrays.update({"x": x, "V": pot(x), "E": np.array([s.E for s in states]), "E_lower": lo, "E_upper": hi,
                        "residual": np.array([s.residual for s in states]), "E_exact": E_ex, "E_fd": fd.E,
@@ -251,6 +258,7 @@ def run_schrodinger(case, ctx: RunContext) -> Result:
         for k, v in s.history.items():
             res.arrays[f"history/state_{s.n}/{k}"] = v
     res.attrs.update({"pinn_config": dataclasses.asdict(cfg), "fd_nodes": len(fd.x) - 2, "n_states": n,
+                      "converged": not warnings, "bound_tolerance": case["pinn"]["bound_tolerance"],
                       "box": [pot.lo, pot.hi],
                       "convention": f"-{pot.c:g} psi'' + V psi = E psi, psi = 0 at x = {pot.lo:g}, {pot.hi:g}"})
     if plan.line is not None:
@@ -275,13 +283,18 @@ def run_sweep(case, ctx: RunContext) -> Result:
     x = np.linspace(plans[0].box.lo, plans[0].box.hi, case["states"]["points"])
     rprint(f"sweep of {sw['parameter']} over {len(sw['values'])} values, {n} state(s) each, box "
            f"[{x[0]:.6g}, {x[-1]:.6g}], on {comm.size} rank(s)", comm=comm)
-    tasks = run_tasks(plans, sw["values"], config(case["pinn"]), x, comm, progress=not ctx.quiet and comm.rank == 0)
+    pc = case["pinn"]
+    tasks, warnings = run_tasks(plans, sw["values"], config(pc), x, comm, progress=not ctx.quiet and comm.rank == 0,
+                                bound_tolerance=pc["bound_tolerance"], require_convergence=pc["require_convergence"])
     res = well_result(tasks, sw["parameter"], x, case["potential"])
     res.say(f"{sw['parameter']:>10} " + " ".join(f"{'E_' + str(k):>12} {'rel err':>8} {'bound':>7}" for k in range(n)))
     for t in tasks:
         res.say(f"{t['value']:10.4g} " + " ".join(
             f"{t['E'][k]:12.6f} {abs(t['E'][k] / t['E_exact'][k] - 1):8.1e} "
             f"{'holds' if t['E_lower'][k] <= t['E_exact'][k] <= t['E_upper'][k] else 'NO':>7}" for k in range(n)))
-    res.attrs.update({"pinn_config": dataclasses.asdict(config(case["pinn"])), "swept_parameter": sw["parameter"],
-                      "potential_type": case["potential"]["type"]})
+    for line in warnings:
+        res.say(line)
+    res.attrs.update({"pinn_config": dataclasses.asdict(config(pc)), "swept_parameter": sw["parameter"],
+                      "potential_type": case["potential"]["type"], "converged": not warnings,
+                      "bound_tolerance": pc["bound_tolerance"]})
     return res

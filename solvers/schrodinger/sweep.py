@@ -19,7 +19,7 @@ from mpi4py import MPI
 from ..parallel import UserError
 from ..result import Result
 from . import exact, pinn
-from .plan import Plan, check_nodes, energy_bounds, make_plan
+from .plan import Plan, check_converged, check_nodes, energy_bounds, make_plan
 from .potentials import from_params
 
 
@@ -36,8 +36,10 @@ def sweep_plans(params: dict, name: str, values: list[float], states: int | str,
 
 
 def run_tasks(plans: list[Plan], values: list[float], cfg: pinn.PINNConfig, x: np.ndarray, comm: MPI.Comm,
-              progress: bool = False) -> list[dict]:
-    """Train every task (task i on rank i mod size); every rank returns all tasks in order. Collective."""
+              progress: bool = False, bound_tolerance: float = 1e-2, require_convergence: bool = True
+              ) -> tuple[list[dict], list[str]]:
+    """Train every task (task i on rank i mod size); every rank returns all tasks in order and the
+    warnings of unconverged states kept (``plan.check_converged``). Collective."""
     mine = []
     for i in range(comm.rank, len(values), comm.size):
         plan = plans[i]
@@ -50,12 +52,15 @@ def run_tasks(plans: list[Plan], values: list[float], cfg: pinn.PINNConfig, x: n
                      "E_lower": lo, "E_upper": hi, "E_exact": E_ex, "nodes": np.array([s.nodes for s in states]),
                      "seconds": float(sum(s.seconds for s in states))})
     tasks = sorted((t for part in comm.allgather(mine) for t in part), key=lambda t: t["index"])
+    warnings = []
     for t in tasks:
+        where = f"sweep value {values[t['index']]:g} (task {t['index']}): "
         try:
             check_nodes(t["states"], plans[t["index"]].n, t["E_exact"])
         except UserError as exc:
-            raise type(exc)(f"sweep value {values[t['index']]:g} (task {t['index']}): {exc}", collective=True) from None
-    return tasks
+            raise type(exc)(f"{where}{exc}", collective=True) from None
+        warnings += check_converged(t["states"], t["E_lower"], t["E_upper"], bound_tolerance, require_convergence, where)
+    return tasks, warnings
 
 
 def well_result(tasks: list[dict], name: str, x: np.ndarray, params: dict) -> Result:
