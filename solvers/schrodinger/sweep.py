@@ -36,7 +36,7 @@ def sweep_plans(params: dict, name: str, values: list[float], states: int | str,
 
 
 def run_tasks(plans: list[Plan], values: list[float], cfg: pinn.PINNConfig, x: np.ndarray, comm: MPI.Comm,
-              progress: bool = False, bound_tolerance: float = 1e-2, require_convergence: bool = True
+              bound_tolerance: float, require_convergence: bool, progress: bool = False
               ) -> tuple[list[dict], list[str]]:
     """Train every task (task i on rank i mod size); every rank returns all tasks in order and the
     warnings of unconverged states kept (``plan.check_converged``). Collective."""
