@@ -71,7 +71,7 @@ def load_case(path: str, comm: Any) -> Any:
         raise UserError(err, collective=True)
     hosts = comm.allgather(MPI.Get_processor_name())
     try:
-        case = casemod.validate(casemod.parse_text(text, path), schemas(), text=text, source=path,
+        case = casemod.validate(casemod.parse_text(text), schemas(), text=text, source=path,
                                 memory=casemod.machine_memory(), ranks=comm.size,
                                 node_ranks=max(hosts.count(h) for h in hosts))
     except casemod.CaseError as exc:

@@ -407,16 +407,17 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-def parse_text(text: str, source: str = "<string>") -> dict:
-    """Parse TOML text; refuses documents nested deeper than ``MAX_DEPTH``."""
+def parse_text(text: str) -> dict:
+    """Parse TOML text; refuses documents nested deeper than ``MAX_DEPTH``. The caller names the
+    file in the message."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CaseError("", f"{source}: not valid TOML: {exc}") from None
+        raise CaseError("", f"not valid TOML: {exc}") from None
     except RecursionError:
-        raise CaseError("", f"{source}: nested too deeply (more than {MAX_DEPTH} levels)") from None
+        raise CaseError("", f"nested too deeply (more than {MAX_DEPTH} levels)") from None
     if _depth(raw) > MAX_DEPTH:
-        raise CaseError("", f"{source}: nested too deeply (more than {MAX_DEPTH} levels)")
+        raise CaseError("", f"nested too deeply (more than {MAX_DEPTH} levels)")
     return raw
 
 
@@ -523,7 +524,7 @@ def load(path: str | Path, schemas: dict[str, Table], memory: float | None = Non
     """Read and validate a case file (:func:`read_case_text`, :func:`validate`). Raises
     ``CaseError`` with a key path."""
     text = read_case_text(path)
-    return validate(parse_text(text, str(path)), schemas, text=text, source=str(path), memory=memory,
+    return validate(parse_text(text), schemas, text=text, source=str(path), memory=memory,
                     ranks=ranks, node_ranks=node_ranks)
 
 

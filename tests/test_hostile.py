@@ -35,7 +35,7 @@ import pytest
 from solvers import case as C
 from solvers.registry import KINDS, schemas
 
-from conftest import ROOT, mpirun_cmd
+from conftest import ROOT, mpirun_cmd, run_cli
 
 # --------------------------------------------------------------------------------------------
 # generated mutations, in process
@@ -67,7 +67,7 @@ NAME_TRICKS = {"unicode", "nul", "path_up", "absolute", "slash", "long"}
 def _base(kind: str) -> dict:
     """The first shipped case of ``kind`` (parsed), or a minimal one."""
     for p in sorted((ROOT / "cases").glob("*.toml")):
-        raw = C.parse_text(p.read_text(), str(p))
+        raw = C.parse_text(p.read_text())
         if raw.get("case", {}).get("kind") == kind:
             return raw
     return {"case": {"kind": kind}}
@@ -172,6 +172,15 @@ def test_case_file_is_regular_utf8_bounded_and_shallow(tmp_path):
         C.read_case_text("/dev/zero")
     with pytest.raises(C.CaseError, match="not found"):
         C.read_case_text(tmp_path / "absent.toml")
+
+
+def test_toml_syntax_error_names_the_file_once(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[case\nkind = 'poisson'\n")
+    r = run_cli(["run", str(bad)])
+    assert r.returncode == 2 and r.stderr.count(str(bad)) == 1, r.stderr
+    assert "not valid TOML" in r.stderr and "line 1, column 6" in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists() and sorted(tmp_path.iterdir()) == [bad]
 
 
 @pytest.mark.parametrize("text, path, fragment", [
