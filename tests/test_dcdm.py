@@ -16,7 +16,7 @@ from solvers.dcdm.plugin import MODELS
 from solvers.dcdm.rhs import KINDS, held_out
 from solvers.dcdm.solver import Direction, boundary_guess, dcdm_solve, fcg_ksp
 from solvers.dcdm.stencil import Laplacian
-from solvers.dcdm.train import TrainConfig, composite, energy_loss, load_model, train
+from solvers.dcdm.train import NotConverged, TrainConfig, composite, energy_loss, load_model, train
 from solvers.poisson.operator import assemble
 
 from conftest import ROOT, run_cli
@@ -136,6 +136,21 @@ def test_short_training_lowers_the_loss(tmp_path, dim, shape):
     lap = Laplacian(shape, cfg.h)
     b = torch.randn((2, 1) + shape) * lap.mask
     assert composite(net, lap, b, 0).shape == b.shape
+
+
+def test_resume_with_more_steps_anneals_over_the_new_length(tmp_path):
+    """A run stopped at max_steps = 20 (target unreachable, checkpoint kept) and resumed with
+    max_steps = 40 ends at the cosine schedule's floor lr/20 (the old T_max would have taken the
+    periodic cosine back up to lr)."""
+    base = dict(shape=(12, 12), extent=[[0.0, 1.0]] * 2, arch=Architecture(2, 4, 2), smoother_degree=0,
+                loss="energy", lanczos_steps=20, spectrum_decay=-0.5, batch=2, lr=3e-3, max_minutes=2.0,
+                threads=1, checkpoint_every=10, target=1e-12)
+    for steps in (20, 40):
+        with pytest.raises(NotConverged):
+            train(TrainConfig(max_steps=steps, **base), tmp_path / "m.pt", quiet=True, log=lambda *a: None)
+        state = torch.load(tmp_path / "m.ckpt", weights_only=False)
+        assert state["step"] == steps
+        assert state["opt"]["param_groups"][0]["lr"] == pytest.approx(3e-3 / 20, rel=1e-12)
 
 
 def test_model_file_errors(tmp_path):

@@ -210,6 +210,10 @@ def train(cfg: TrainConfig, out: str | Path, quiet: bool = False, resume: bool =
         sched.load_state_dict(state["sched"])
         sampler.gen.set_state(state["gen"])
         losses, step, spent = state["losses"], state["step"], state["seconds"]
+        if sched.T_max != cfg.max_steps:                # training.max_steps changed: anneal over the new length
+            sched.T_max = cfg.max_steps
+            for g in opt.param_groups:                  # the closed form at `step`, from which the recursion continues
+                g["lr"] = sched.eta_min + (cfg.lr - sched.eta_min) * (1 + math.cos(math.pi * step / cfg.max_steps)) / 2
         log(f"resumed from {ckpt} at step {step}")
     def checkpoint() -> None:
         torch_files.save(ckpt, {"signature": signature, "net": net.state_dict(), "opt": opt.state_dict(),
