@@ -172,7 +172,7 @@ def _pinn_states(sections: dict) -> tuple[int, int]:
     try:
         pot = from_params(sections["potential"])
         n = count_states(pot, sections["states"]["n"])[0]
-        regions = len(pot.values) + 2               # V's pieces, + the box's outer regions of a line potential
+        regions = len(pot.values) + 2 if hasattr(pot, "values") else 1   # pieces + a line's outer regions
     except (PotentialError, ValueError):
         return 1, 3
     return n, regions

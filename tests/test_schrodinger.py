@@ -12,8 +12,8 @@ import torch
 
 from solvers.schrodinger import bounds, exact, finite_difference, pinn, truncation
 from solvers.schrodinger.plan import StateNotFound, check_nodes, energy_bounds, make_plan
-from solvers.schrodinger.potentials import (PotentialError, barrier, finite_well, finite_well_line, infinite_well,
-                                            pieces, table)
+from solvers.schrodinger.potentials import (PotentialError, barrier, finite_well, finite_well_line, harmonic,
+                                            infinite_well, pieces, table)
 
 from conftest import run_cli
 
@@ -149,6 +149,39 @@ def test_short_pinn_bounds_hold_on_a_line_well():
     assert abs(states[0].E / exact.finite_well_levels(30.0, 0.5)[0] - 1) <= 1e-3
 
 
+@pytest.mark.parametrize("omega, center, c", [(2.0, 0.0, 1.0), (3.0, 0.25, 0.5)])
+def test_harmonic_box_reference_and_truncation(omega, center, c):
+    """Legendre–Galerkin in a wide box = (n + ½)ω and the Hermite functions; the box chosen from the
+    Gaussian tail meets τ (WKB exponent ≥ ln(1/τ)/2) and the FD reference is second order on smooth V."""
+    line = harmonic(omega, center, c)
+    box = line.margin_box(12 * math.sqrt(2 * c / omega))
+    x = np.linspace(box.lo, box.hi, 3001)
+    E, psi = exact.box_states(box, 6, x)
+    assert np.max(np.abs(E / exact.harmonic_levels(6, omega) - 1)) <= 1e-10
+    assert np.max(np.sqrt(np.trapz((psi - exact.harmonic_states(x - center, 6, omega, c)) ** 2, x, axis=1))) <= 1e-9
+    for tol in (1e-6, 1e-9, 1e-11):
+        plan = make_plan(line, 4, tol)
+        assert plan.trunc.shift <= tol and plan.trunc.wkb >= 0.5 * math.log(1 / tol) * (1 - 1e-12)
+        assert plan.box.symmetric and plan.n == 4 and plan.beta_top == 4.5 * omega
+    errs = [abs(finite_difference.solve(plan.box, 4, N).E / plan.line_levels() - 1).max() for N in (400, 800)]
+    assert 3.8 <= errs[0] / errs[1] <= 4.2
+
+
+def test_short_pinn_harmonic_oscillator():
+    """Smooth V evaluated at the points: states 0-1 of V = x² (E = 1, 3), bounds hold the box level."""
+    plan = make_plan(harmonic(2.0), 2, 1e-9)
+    x = np.linspace(plan.box.lo, plan.box.hi, 401)
+    states = pinn.solve(plan.box, 2, SHORT, x)
+    lo, hi = energy_bounds(plan, states)
+    E_box = exact.box_levels(plan.box, 2)
+    ref = plan.line_states(x)
+    assert [s.nodes for s in states] == [0, 1]
+    assert np.all(lo <= E_box) and np.all(E_box <= hi)
+    for s in states:
+        assert abs(s.E / (2 * s.n + 1) - 1) <= 1e-5
+        assert min(np.sqrt(np.trapz((g * s.psi - ref[s.n]) ** 2, x)) for g in (1, -1)) <= 1e-3
+
+
 def test_wrong_node_count_is_an_exit_3_error():
     s = pinn.StateResult(1, 10.0, np.zeros(3), np.zeros(3), 0, 0.0)
     with pytest.raises(StateNotFound) as exc:
@@ -240,6 +273,11 @@ def test_bad_potentials_raise_with_the_key(make, key):
     ('type = "finite_well"\nV0 = 20.0\na = 0.5\n[states]\nn = 4', "states.n"),
     ('type = "pieces"\nintervals = [[0.0, 1.0, 5.0], [0.5, 2.0, 5.0]]', "potential.intervals"),
     ('type = "pieces"\nintervals = [[0.0, 1.0]]', "potential.intervals[0]"),
+    ('type = "harmonic"\nomega = 2.0\n[states]\nn = "all"', "states.n"),
+    ('type = "harmonic"\nomega = 0.0', "potential.omega"),
+    ('type = "harmonic"\ncenter = 1.0', "potential.omega"),
+    ('type = "harmonic"\nomega = 2.0\na = 1.0', "potential.a"),
+    ('type = "harmonic"\nomega = 2.0\n[box]\ntolerance = 1e-13', "box.tolerance"),
 ])
 def test_bad_case_files_exit_2_naming_the_key(tmp_path, body, path):
     case = tmp_path / "bad.toml"

@@ -30,6 +30,10 @@ to the exponential tail, resolved where ψ lives; such a tail region is cut into
 geometrically from its inner edge for every quadrature and collocation rule.
 S = c (π/L)² + (max V - min V) scales energies. The number of interior nodes of the result is
 reported (Sturm: state n has n) as a check that the intended state was found.
+A smooth V (``SmoothBox``: the harmonic oscillator) is one region whose V is a function, evaluated at
+the quadrature and collocation points (a tensor where a piecewise-constant region has a constant);
+with ``tails = "auto"`` h then carries the Gaussian factor exp(-a (x - x0)²) (a trainable, initialised
+at 0.7 ω/(4c)), the WKB tail of a quadratic V, so the network learns only the polynomial-like rest.
 """
 from __future__ import annotations
 
@@ -43,7 +47,7 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from .config import PINNConfig
 from .exact import first_lobe_signs
-from .potentials import Potential
+from .potentials import Potential, SmoothBox
 
 DTYPE = torch.float64
 
@@ -88,9 +92,10 @@ class MLP(torch.nn.Module):
 class TrialFunction(torch.nn.Module):
     """ψ(x) = g(x) h(x) for state n of ``pot`` (module docstring)."""
 
-    def __init__(self, pot: Potential, n: int, cfg: PINNConfig, gen: torch.Generator):
+    def __init__(self, pot: Potential | SmoothBox, n: int, cfg: PINNConfig, gen: torch.Generator):
         super().__init__()
         self.pot, self.n = pot, n
+        self.smooth = isinstance(pot, SmoothBox)
         self.parity = pot.symmetric if cfg.parity == "auto" else cfg.parity == "on"
         self.sign = -1.0 if n % 2 else 1.0                    # parity of ψ_n for symmetric V
         self.vregions = pot.merged().regions                  # (l, r, V): where the residual is sampled
@@ -111,10 +116,17 @@ class TrialFunction(torch.nn.Module):
         self.anchor = next(i for i, (l, r) in enumerate(self.regions) if l <= cx < r)
         # Exponential tail factor exp(-κ |x - x_j|) in the outermost regions where V > min V (decaying
         # away from the inner edge x_j); κ trainable per network, initialised from the depth of the step
-        vmin = min(v for (_, _, v) in self.vregions)
         self.tail: dict[int, int] = {}                        # region -> index into log_kappa
         kappa0 = [1.0] * len(nets)
-        if cfg.networks == "per_region" and cfg.tails == "auto":
+        if self.smooth:                                       # V's range over the box (energy scale)
+            v = pot(np.linspace(pot.lo, pot.hi, 1001))
+            self.v_range = (float(v.min()), float(v.max()))
+        else:
+            vmin = min(v for (_, _, v) in self.vregions)
+            self.v_range = (vmin, max(v for (_, _, v) in self.vregions))
+        if self.smooth and cfg.tails == "auto":               # Gaussian factor exp(-a (x - x0)²), a trainable
+            self.log_gauss = torch.nn.Parameter(torch.tensor(math.log(0.7 * pot.gauss_rate), dtype=DTYPE))
+        elif cfg.networks == "per_region" and cfg.tails == "auto":
             for i, (l, r, v) in enumerate(self.vregions):
                 if i != self.anchor and v > vmin and (i == 0 or i == len(self.vregions) - 1):
                     self.tail[i] = self.owner[i]
@@ -160,7 +172,8 @@ class TrialFunction(torch.nn.Module):
             xs, ws = groups.setdefault((v, k), ([], []))
             xs.append(x)
             ws.append(w)
-        return [(torch.cat(xs), torch.cat(ws), v, k) for (v, k), (xs, ws) in groups.items()]
+        return [(x, torch.cat(ws), v(x) if callable(v) else v, k)
+                for (v, k), (xs, ws) in groups.items() for x in [torch.cat(xs)]]
 
     def _mirror_index(self, l: float, r: float) -> int | None:
         cx, tol = self.pot.center, 1e-12 * self.pot.length
@@ -219,6 +232,8 @@ class TrialFunction(torch.nn.Module):
     def forward(self, x: torch.Tensor, region: int) -> torch.Tensor:
         """ψ at points ``x`` lying in network region ``region``."""
         g = (x - self.pot.lo) * (self.pot.hi - x) / (0.25 * self.pot.length ** 2)
+        if hasattr(self, "log_gauss"):
+            g = g * torch.exp(-torch.exp(self.log_gauss) * (x - self.pot.line.center) ** 2)
         return g * self._h(x, region)
 
 
@@ -239,8 +254,7 @@ class EigenLoss:
     def __init__(self, model: TrialFunction, previous: list[torch.Tensor], cfg: PINNConfig):
         self.model, self.previous, self.cfg = model, previous, cfg
         pot = model.pot
-        vals = [v for (_, _, v) in model.vregions]
-        self.S = pot.c * (math.pi / pot.length) ** 2 + (max(vals) - min(vals))   # energy scale
+        self.S = pot.c * (math.pi / pot.length) ** 2 + (model.v_range[1] - model.v_range[0])   # energy scale
         self.quad = model.points(cfg.quadrature)         # (x, w, V, network region) per V-region
         self.points: list[tuple[torch.Tensor, torch.Tensor, float, int]] = []
 
@@ -305,7 +319,7 @@ def rayleigh_residual(model: TrialFunction, m: int) -> tuple[float, float]:
     parts = []
     for (x, w, v, k) in model.points(m):
         psi, d1, d2 = (t.detach().numpy() for t in _derivatives(model, x, k))
-        parts.append((w.numpy(), v, psi, d1, d2))
+        parts.append((w.numpy(), v.numpy() if torch.is_tensor(v) else v, psi, d1, d2))
     den = sum(float(np.sum(w * psi ** 2)) for (w, _, psi, _, _) in parts)
     rho = sum(float(np.sum(w * (model.pot.c * d1 ** 2 + v * psi ** 2))) for (w, v, psi, d1, _) in parts) / den
     res2 = sum(float(np.sum(w * (-model.pot.c * d2 + (v - rho) * psi) ** 2)) for (w, v, psi, _, d2) in parts)
@@ -350,7 +364,7 @@ def rayleigh_ritz(model: TrialFunction, m: int, previous: list[torch.Tensor], qu
     largest (nearly dependent features) are dropped. Returns λ."""
     nodes = model.points(m)
     w = torch.cat([wk for (_, wk, _, _) in nodes]).numpy()
-    V = np.concatenate([np.full(len(x), v) for (x, _, v, _) in nodes])
+    V = np.concatenate([v.numpy() if torch.is_tensor(v) else np.full(len(x), v) for (x, _, v, _) in nodes])
     phi0, phi1 = output_features(model, [(x, k) for (x, _, _, k) in nodes])
     K = phi1.T @ ((model.pot.c * w)[:, None] * phi1) + phi0.T @ ((V * w)[:, None] * phi0)
     M = phi0.T @ (w[:, None] * phi0)

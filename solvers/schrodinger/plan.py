@@ -4,7 +4,9 @@ and the checks applied to the trained states (node counts, a posteriori bounds).
 A potential with walls (``Potential``) is solved as given. A potential on the whole line
 (``LinePotential``) first has its bound states counted (``truncation.bound_state_count``);
 ``states = "all"`` asks for every one of them, and the box is chosen from the decay length of the
-highest requested state (``truncation.truncate``) unless the user gives it.
+highest requested state (``truncation.truncate``) unless the user gives it. The harmonic oscillator
+(``Harmonic``) has infinitely many bound states (an integer count is required); its box comes from
+the Gaussian tail of the highest requested state (``truncation.truncate_harmonic``).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import numpy as np
 
 from ..parallel import UserError
 from . import bounds, exact, truncation
-from .potentials import LinePotential, Potential
+from .potentials import Harmonic, LinePotential, Potential, SmoothBox
 
 
 class StateNotFound(UserError):
@@ -35,29 +37,44 @@ class Plan:
     """``box``: the potential solved (walls at its ends); ``n``: states 0..n-1; for a line potential
     ``line``, ``n_bound`` (its number of bound states), ``trunc`` (how the box was chosen)."""
 
-    box: Potential
+    box: Potential | SmoothBox
     n: int
-    line: LinePotential | None = None
+    line: LinePotential | Harmonic | None = None
     n_bound: int | None = None
-    trunc: truncation.Truncation | None = None
+    trunc: truncation.Truncation | truncation.GaussianTruncation | None = None
 
     @property
     def beta_top(self) -> float:
-        """A lower bound of box level n (bounds.py): V∞ when states 0..n-1 are all the bound states."""
+        """A lower bound of box level n (bounds.py): V∞ when states 0..n-1 are all the bound states;
+        for the harmonic oscillator its line level (n + ½)ω (min-max: a box level is ≥ the line's)."""
+        if isinstance(self.line, Harmonic):
+            return self.line.level(self.n)
         return self.line.threshold if self.line is not None and self.n == self.n_bound else np.inf
 
     def line_levels(self) -> np.ndarray | None:
         """The levels on the whole line (the finite well's transcendental roots), None with walls."""
         if self.line is None:
             return None
+        if isinstance(self.line, Harmonic):
+            return exact.harmonic_levels(self.n, self.line.omega)
         if self.line.name == "finite_well":
             V0, a = self.line.values[0], self.line.edges[1]
             return exact.finite_well_levels(V0, a, self.line.c, self.n)
         return truncation.line_levels(self.line, self.n)
 
+    def line_states(self, x: np.ndarray) -> np.ndarray | None:
+        """The states on the whole line at x where known in closed form (Hermite functions), else None."""
+        if isinstance(self.line, Harmonic):
+            return exact.harmonic_states(np.asarray(x) - self.line.center, self.n, self.line.omega, self.line.c)
+        return None
+
     def describe(self) -> list[str]:
         if self.line is None:
             return []
+        if isinstance(self.line, Harmonic):
+            return [f"harmonic oscillator: V = {self.line.omega:g}² (x - {self.line.center:g})²/(4·{self.line.c:g}), "
+                    f"E_n = (n + ½)·{self.line.omega:g}, infinitely many bound states; solving states 0..{self.n - 1}",
+                    self.trunc.describe()]
         return [f"{self.line.name}: {self.n_bound} bound state(s) below V∞ = {self.line.threshold:g} "
                 f"(Sturm count at the threshold); solving states 0..{self.n - 1}", self.trunc.describe()]
 
@@ -65,6 +82,11 @@ class Plan:
 def count_states(pot: Potential | LinePotential, states: int | str) -> tuple[int, int | None]:
     """(n, n_bound): the requested number of states; raises ValueError (message for ``states.n``)
     when the request is impossible."""
+    if isinstance(pot, Harmonic):
+        if states == "all":
+            raise ValueError("the harmonic oscillator has infinitely many bound states: give an integer "
+                             "(states 0..n-1 are trained)")
+        return states, None
     if isinstance(pot, LinePotential):
         n_bound = truncation.bound_state_count(pot)
         if n_bound == 0:
@@ -84,6 +106,9 @@ def make_plan(pot: Potential | LinePotential, states: int | str, tolerance: floa
               margin: float | None = None) -> Plan:
     """The plan for ``pot`` (module docstring); ``margin`` is the user's box margin beyond the outermost edges."""
     n, n_bound = count_states(pot, states)
+    if isinstance(pot, Harmonic):
+        trunc = truncation.truncate_harmonic(pot, n, tolerance, margin)
+        return Plan(trunc.box, n, pot, None, trunc)
     if not isinstance(pot, LinePotential):
         return Plan(pot, n)
     trunc = truncation.truncate(pot, n, tolerance, margin)

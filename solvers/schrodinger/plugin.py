@@ -15,12 +15,13 @@ from ..result import Result
 from . import exact, finite_difference
 from .config import PINNConfig
 from .plan import Plan, check_converged, check_nodes, count_states, energy_bounds, make_plan
-from .potentials import KINDS, OPTIONAL, PotentialError, from_params
+from .potentials import KINDS, OPTIONAL, Harmonic, PotentialError, from_params
 
 _DEFAULTS = PINNConfig()
 
 
 MAX_STRENGTH = 1e8
+HARMONIC_TOLERANCE = 1e-11     # rounding floor of exact.smooth_box_states (truncation shifts below it are noise)
 
 
 def _check_potential(p: dict, path: str) -> None:
@@ -31,6 +32,8 @@ def _check_potential(p: dict, path: str) -> None:
         pot = from_params(p)
     except PotentialError as exc:
         raise CaseError(f"{path}.{exc.key}", exc.message) from None
+    if isinstance(pot, Harmonic):                  # smooth: state n has n nodes whatever ω, x0, c
+        return
     v, e = np.asarray(pot.values, float), np.asarray(pot.edges, float)
     with np.errstate(over="ignore"):
         strength = float(np.ptp(v) * np.ptp(e) ** 2 / pot.c)
@@ -43,7 +46,8 @@ def _check_potential(p: dict, path: str) -> None:
 POTENTIAL = Table({
     "type": Choice(tuple(KINDS), doc="infinite_well on [0, L]; finite_well (V0 for |x| > a; on the whole line, "
                                      "or walls at ±Lbox); barrier (height, width, centre) inside [0, L]; "
-                                     "table (edges, values; walls at the ends); pieces (intervals, outside; whole line)"),
+                                     "table (edges, values; walls at the ends); pieces (intervals, outside; whole line); "
+                                     "harmonic (omega, center: V = ω²(x - center)²/(4c), E_n = (n + ½)ω; whole line)"),
     "c": Float(default=1.0, positive=True, doc="-c ψ'' + V ψ = E ψ (c = 1: E = π² on [0, 1]; c = 1/2: Jin et al.)"),
     "L": Float(default=None, positive=True, doc="well width (infinite_well, barrier)"),
     "V0": Float(default=None, doc="finite_well: depth (> 0)"),
@@ -52,13 +56,15 @@ POTENTIAL = Table({
                                                    "the whole line, box chosen from [box] tolerance)"),
     "height": Float(default=None, doc="barrier: height (> 0)"),
     "width": Float(default=None, doc="barrier: width (> 0)"),
-    "center": Float(default=None, doc="barrier: centre (default L/2)"),
+    "center": Float(default=None, doc="barrier: centre (default L/2); harmonic: x0 (default 0)"),
+    "omega": Float(default=None, doc="harmonic: ω > 0 (V = ω²(x - center)²/(4c), E_n = (n + ½)ω)"),
     "edges": List(Float(), default=None, min_len=2, doc="table: increasing interval edges (walls at the ends)"),
     "values": List(Float(), default=None, min_len=1, doc="table: V on each interval"),
     "intervals": List(List(Float(), min_len=3, max_len=3), default=None, min_len=1,
                       doc="pieces: [[x0, x1, height], ...] (not overlapping), V = outside elsewhere on the line"),
     "outside": Float(default=None, doc="pieces: V outside the intervals (default 0)"),
-}, validate=_check_potential, doc="piecewise-constant V(x): with infinite walls at the box ends, or on the whole line")
+}, validate=_check_potential, doc="V(x): piecewise constant (with infinite walls at the box ends, or on the whole "
+                                  "line), or the harmonic oscillator (smooth, on the whole line)")
 
 PINN = Table({
     "networks": Choice(("per_region", "single"), default=_DEFAULTS.networks,
@@ -129,7 +135,8 @@ BOX = Table({
     "tolerance": Float(default=1e-9, positive=True, max=1e-2,
                        doc="largest relative shift of the requested levels by the box walls (line potentials)"),
     "margin": Float(default=None, positive=True,
-                    doc="box walls this far beyond the outermost edges (default: from the decay length)"),
+                    doc="box walls this far beyond the outermost edges; harmonic: the box half-width about "
+                        "the centre (default: from the decay length / Gaussian tail)"),
 }, doc="truncation of a potential on the whole line").optional()
 
 REFERENCE = Table({
@@ -144,6 +151,14 @@ def _check_case(sections: dict, path: str) -> None:
         count_states(pot, sections["states"]["n"])
     except ValueError as exc:
         raise CaseError("states.n", str(exc)) from None
+    _check_tolerance(pot, sections["box"]["tolerance"])
+
+
+def _check_tolerance(pot, tolerance: float) -> None:
+    """The harmonic oscillator's truncation shift is measured against a reference good to ~1e-11."""
+    if isinstance(pot, Harmonic) and tolerance < HARMONIC_TOLERANCE:
+        raise CaseError("box.tolerance", f"{tolerance:g} is below {HARMONIC_TOLERANCE:g}, the accuracy of the "
+                                         "harmonic oscillator's box reference (Legendre–Galerkin)")
 
 
 SCHEMA = Table({"potential": POTENTIAL, "states": STATES, "box": BOX, "pinn": PINN, "reference": REFERENCE},
@@ -163,6 +178,7 @@ def _check_sweep(sections: dict, path: str) -> None:
         try:
             p = from_params(dict(pot, **{key: v}))
             counts.append(count_states(p, sections["states"]["n"])[0])
+            _check_tolerance(p, sections["box"]["tolerance"])
         except PotentialError as exc:
             raise CaseError(f"sweep.values[{i}]", f"{key} = {v}: {exc.message}") from None
         except ValueError as exc:
@@ -262,8 +278,9 @@ def run_schrodinger(case, ctx: RunContext) -> Result:
                       "box": [pot.lo, pot.hi],
                       "convention": f"-{pot.c:g} psi'' + V psi = E psi, psi = 0 at x = {pot.lo:g}, {pot.hi:g}"})
     if plan.line is not None:
-        res.attrs.update({"n_bound": plan.n_bound, "threshold": plan.line.threshold,
-                          "truncation": plan.trunc.describe(), "truncation_shift": plan.trunc.shift})
+        res.attrs.update({"truncation": plan.trunc.describe(), "truncation_shift": plan.trunc.shift})
+    if plan.n_bound is not None:
+        res.attrs.update({"n_bound": plan.n_bound, "threshold": plan.line.threshold})
     return res
 
 

@@ -19,8 +19,20 @@ class PotentialError(ValueError):
         super().__init__(f"{key}: {message}")
 
 
+class Interval:
+    """Length and centre of a box [lo, hi]."""
+
+    @property
+    def length(self) -> float:
+        return self.hi - self.lo
+
+    @property
+    def center(self) -> float:
+        return 0.5 * (self.lo + self.hi)
+
+
 @dataclass(frozen=True)
-class Potential:
+class Potential(Interval):
     """V = ``values[r]`` on ``[edges[r], edges[r+1]]``; infinite walls at ``edges[0]`` and ``edges[-1]``."""
 
     edges: tuple[float, ...]
@@ -50,14 +62,6 @@ class Potential:
     @property
     def hi(self) -> float:
         return float(self.edges[-1])
-
-    @property
-    def length(self) -> float:
-        return self.hi - self.lo
-
-    @property
-    def center(self) -> float:
-        return 0.5 * (self.lo + self.hi)
 
     @property
     def regions(self) -> list[tuple[float, float, float]]:
@@ -217,20 +221,112 @@ def pieces(intervals: list[list[float]], outside: float = 0.0, c: float = 1.0) -
     return LinePotential(tuple(edges[i] for i in keep), (values[0], *(values[i + 1] for i in keep)), c, "pieces")
 
 
+@dataclass(frozen=True)
+class Harmonic:
+    """V = ω² (x - x0)²/(4c) on the whole line (ħ = 1, m = 1/(2c)): E_n = (n + ½) ω, infinitely many
+    bound states (Hermite functions, ``exact.harmonic_states``). ``in_box`` truncates it to a box
+    with infinite walls (``truncation.truncate_harmonic`` chooses where)."""
+
+    omega: float
+    center: float = 0.0
+    c: float = 1.0
+    name: str = "harmonic"
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.omega) and self.omega > 0):
+            raise PotentialError("omega", f"must be positive and finite, got {self.omega}")
+        if not np.isfinite(self.center):
+            raise PotentialError("center", f"must be finite, got {self.center}")
+        if not (np.isfinite(self.c) and self.c > 0):
+            raise PotentialError("c", f"must be positive and finite, got {self.c}")
+
+    threshold = np.inf                                 # no continuum: every state is bound
+
+    def V(self, x):
+        """ω² (x - x0)²/(4c) at x (numpy array or torch tensor)."""
+        return (self.omega ** 2 / (4 * self.c)) * (x - self.center) ** 2
+
+    def level(self, n: int) -> float:
+        return (n + 0.5) * self.omega
+
+    def turning_point(self, E: float) -> float:
+        """Distance from x0 of the classical turning points, V = E."""
+        return 2 * np.sqrt(self.c * E) / self.omega
+
+    def in_box(self, lo: float, hi: float) -> "SmoothBox":
+        """The same V with infinite walls at ``lo`` < x0 < ``hi``."""
+        if not lo < self.center < hi:
+            raise PotentialError("margin", f"the box [{lo:g}, {hi:g}] must contain the centre {self.center:g}")
+        return SmoothBox(lo, hi, self, self.c, self.name)
+
+    def margin_box(self, d: float) -> "SmoothBox":
+        """``in_box`` with walls at x0 ± d."""
+        return self.in_box(self.center - d, self.center + d)
+
+
+@dataclass(frozen=True)
+class SmoothBox(Interval):
+    """A smooth V (``line.V``, numpy or torch) on [lo, hi] with infinite walls: one region, whose
+    ``regions`` entry carries V as a function instead of a constant (the PINN evaluates it at its
+    quadrature and collocation points)."""
+
+    lo: float
+    hi: float
+    line: Harmonic
+    c: float = 1.0
+    name: str = "harmonic"
+
+    @property
+    def edges(self) -> tuple[float, float]:
+        return (self.lo, self.hi)
+
+    @property
+    def regions(self) -> list:
+        return [(self.lo, self.hi, self.line.V)]
+
+    @property
+    def symmetric(self) -> bool:
+        """V symmetric about the box centre: the box is centred on x0."""
+        return abs(self.center - self.line.center) <= 1e-12 * self.length
+
+    @property
+    def gauss_rate(self) -> float:
+        """a of the ground state's Gaussian e^{-a (x - x0)²}: a = ω/(4c) (WKB: e^{-∫κ}, κ ≈ √(V/c))."""
+        return self.line.omega / (4 * self.c)
+
+    def merged(self) -> "SmoothBox":
+        return self
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return self.line.V(np.asarray(x, float))
+
+    def cell_average(self, x: np.ndarray, h: float) -> np.ndarray:
+        """The point value V(x): the 3-point FD reference is second order for smooth V with it."""
+        return self(x)
+
+
+def harmonic(omega: float, center: float = 0.0, c: float = 1.0) -> Harmonic:
+    """The harmonic oscillator V = ω² (x - center)²/(4c) on the whole line."""
+    return Harmonic(float(omega), float(center), float(c))
+
+
 KINDS = {
     "infinite_well": (infinite_well, ("L",)),
     "finite_well": (finite_well, ("V0", "a", "Lbox")),
     "barrier": (barrier, ("height", "width", "L")),
     "table": (table, ("edges", "values")),
     "pieces": (pieces, ("intervals",)),
+    "harmonic": (harmonic, ("omega",)),
 }
-OPTIONAL = {"barrier": ("center",), "infinite_well": (), "finite_well": (), "table": (), "pieces": ("outside",)}
+OPTIONAL = {"barrier": ("center",), "infinite_well": (), "finite_well": (), "table": (), "pieces": ("outside",),
+            "harmonic": ("center",)}
 LINE = {"finite_well": (finite_well_line, ("V0", "a"))}   # types whose box is optional (Lbox absent)
 
 
-def from_params(params: dict) -> Potential | LinePotential:
+def from_params(params: dict) -> Potential | LinePotential | Harmonic:
     """Build from a ``[potential]`` table: ``type`` plus that type's keys (None = absent). A finite
-    well without ``Lbox`` and ``pieces`` are on the whole line (``LinePotential``)."""
+    well without ``Lbox`` and ``pieces`` are on the whole line (``LinePotential``), ``harmonic`` too
+    (``Harmonic``)."""
     kind = params["type"]
     func, required = KINDS[kind]
     if kind in LINE and params.get("Lbox") is None:

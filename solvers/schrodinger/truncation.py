@@ -17,8 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scipy.optimize import brentq
+
 from .exact import _propagate, _zeros_in, box_levels
-from .potentials import LinePotential, Potential
+from .potentials import Harmonic, LinePotential, Potential
 
 
 def bound_state_count(line: LinePotential) -> int:
@@ -89,3 +91,51 @@ def truncate(line: LinePotential, n: int, tolerance: float, margin: float | None
         if margin is not None or shift <= tolerance:
             return Truncation(box, d, 1.0 / kappa, shift, tolerance, margin is None)
         d *= 1.25
+
+
+@dataclass
+class GaussianTruncation:
+    """The box of a harmonic oscillator: walls at x0 ± ``half_width``; ``turning_point`` = x_t of the
+    highest requested state (distance from x0), ``wkb`` = ∫_{x_t}^{X} κ (the tail's e-folds at the
+    walls), ``shift`` as in ``Truncation``."""
+
+    box: object
+    half_width: float
+    turning_point: float
+    wkb: float
+    shift: float
+    tolerance: float
+    chosen: bool
+
+    def describe(self) -> str:
+        how = "from the Gaussian tail" if self.chosen else "given (margin)"
+        return (f"box [{self.box.lo:.6g}, {self.box.hi:.6g}] {how}: half-width {self.half_width:.4g} = classical "
+                f"turning point {self.turning_point:.4g} of the highest requested state + "
+                f"{self.half_width - self.turning_point:.4g}, WKB tail exponent ∫κ = {self.wkb:.3g} at the walls; "
+                f"truncation shift of the levels {self.shift:.1e} (relative; tolerance {self.tolerance:.0e})")
+
+
+def wkb_exponent(line: Harmonic, E: float, X: float) -> float:
+    """∫_{x_t}^{X} √((V - E)/c) dx for V = k (x - x0)², k = ω²/(4c), x_t = √(E/k) (closed form)."""
+    xt = line.turning_point(E)
+    if X <= xt:
+        return 0.0
+    root = math.sqrt(X * X - xt * xt)
+    return line.omega / (4 * line.c) * (X * root - xt * xt * math.log((X + root) / xt))
+
+
+def truncate_harmonic(line: Harmonic, n: int, tolerance: float, margin: float | None = None) -> GaussianTruncation:
+    """Box for the n lowest states of ``line``: half-width X with ``wkb_exponent`` = ln(1/τ)/2 for state
+    n-1, its excess over x_t widened by 1.25 until the shift is ≤ τ; or the user's ``margin`` (the half-
+    width; the shift is then only reported)."""
+    E_line = np.array([line.level(k) for k in range(n)])
+    xt = line.turning_point(E_line[-1])
+    target = 0.5 * math.log(1.0 / tolerance)
+    X = margin if margin is not None else brentq(lambda X: wkb_exponent(line, E_line[-1], X) - target,
+                                                 xt, xt + 2 * target / math.sqrt(line.omega / (4 * line.c)) + xt)
+    while True:
+        box = line.margin_box(X)
+        shift = float(np.max(np.abs(box_levels(box, n) - E_line) / E_line))
+        if margin is not None or shift <= tolerance:
+            return GaussianTruncation(box, X, xt, wkb_exponent(line, E_line[-1], X), shift, tolerance, margin is None)
+        X = xt + 1.25 * (X - xt)

@@ -1,8 +1,8 @@
 """``validate schrodinger_ref`` (fast: exact references, bound-state counts, truncation, FD order) and
 ``validate schrodinger`` (slow: PINN energies, wavefunctions and a posteriori bounds against the
 exact references on walled wells and on potentials on the whole line: finite well (all states),
-double well (tunnelling splitting), asymmetric well, multiple barriers). torch is imported by the
-PINN check only."""
+double well (tunnelling splitting), asymmetric well, multiple barriers, harmonic oscillator). torch
+is imported by the PINN check only."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,7 +14,7 @@ from ..registry import CheckResult, check
 from ..validation import RefinementStudy, observed_orders
 from . import exact, finite_difference, truncation
 from .plan import energy_bounds, make_plan
-from .potentials import barrier, finite_well, finite_well_line, infinite_well, pieces
+from .potentials import barrier, finite_well, finite_well_line, harmonic, infinite_well, pieces
 
 JIN_WELL = (20.0, 1.7, 0.5)                               # V0, a, c of Jin et al.
 JIN_LEVELS = (0.357144, 1.426322, 3.200236, 5.664576)     # validation.md, 6 significant digits
@@ -30,6 +30,7 @@ PINN_CASES = {
     "asymmetric_well": (pieces([[-1.0, 0.0, 0.0], [0.0, 1.5, 12.0]], outside=40.0), "all", (1e-6, 1e-5)),
     "two_barriers": (pieces([[-1.5, -0.3, 0.0], [-0.3, -0.1, 60.0], [-0.1, 0.1, 0.0], [0.1, 0.3, 60.0],
                              [0.3, 1.5, 0.0]], outside=60.0), 3, (1e-6, 1e-5)),
+    "harmonic": (harmonic(2.0), 4, (1e-6, 1e-5)),       # V = x², E_n = 2n + 1: the smooth potential
 }
 SPLITTING_TARGET = 1e-2                                   # double well: |ΔE_PINN / ΔE - 1|
 
@@ -92,6 +93,18 @@ def validate_references(comm, plots: str | None = None) -> list[CheckResult]:
     fd = finite_difference.solve(box, 2, N).E
     split = abs((fd[1] - fd[0]) / (E_tm[1] - E_tm[0]) - 1)
     out.append(_ok("schrodinger-double-fd", "|ΔE_FD / ΔE_TM - 1|", split, 1e-2, f"FD N = {N}, ΔE = {E_tm[1] - E_tm[0]:.4e}"))
+    ho = harmonic(3.0, 0.25, 0.5)                          # the PINN's box reference vs (n + ½) ω, Hermite functions
+    box = ho.margin_box(10.0)
+    xg = np.linspace(box.lo, box.hi, 4001)
+    E_lg, psi_lg = exact.box_states(box, 8, xg)
+    out += [_ok("schrodinger-harmonic-box", "max rel |E_LG - (n+½)ω| (box x0 ± 10, 8 states)",
+                np.max(np.abs(E_lg / exact.harmonic_levels(8, 3.0) - 1)), 1e-10, "Legendre-Galerkin"),
+            _ok("schrodinger-harmonic-box", "max ψ L2 error vs Hermite functions",
+                np.max(np.sqrt(np.trapz((psi_lg - exact.harmonic_states(xg - 0.25, 8, 3.0, 0.5)) ** 2, xg, axis=1))),
+                1e-9)]
+    plan = make_plan(harmonic(2.0), 4, 1e-9)
+    out.append(_ok("schrodinger-harmonic-truncation", "rel |E_box - (n+½)ω| (ω = 2, states 0-3)", plan.trunc.shift,
+                   1e-9, plan.trunc.describe()))
     omega, L = 3.0, 8.0                                    # harmonic oscillator: FD on a smooth V vs (n + ½) ω
     N = 4000
     h = 2 * L / (N + 1)
@@ -118,8 +131,11 @@ def validate_references(comm, plots: str | None = None) -> list[CheckResult]:
 
 def pinn_checks(name: str, plan, states: list, x: np.ndarray, targets: tuple) -> list[CheckResult]:
     """Energy (vs the line levels for a line potential, else the box), bound containment (box level),
-    ψ error, node count per state; orthogonality; the tunnelling splitting of a double well."""
+    ψ error (against the line's states where known in closed form: Hermite functions), node count
+    per state; orthogonality; the tunnelling splitting of a double well."""
     E_box, psi_ex = exact.box_states(plan.box, plan.n, x)
+    if plan.line_states(x) is not None:
+        psi_ex = plan.line_states(x)
     E_ref = plan.line_levels() if plan.line is not None else E_box
     lo, hi = energy_bounds(plan, states)
     out = []
@@ -143,7 +159,8 @@ def pinn_checks(name: str, plan, states: list, x: np.ndarray, targets: tuple) ->
 
 
 @check("schrodinger", doc="PINN states of walled wells and of line potentials (all bound states, double, "
-                          "asymmetric, two barriers) vs exact, with a posteriori bounds (many minutes)", slow=True)
+                          "asymmetric, two barriers; harmonic oscillator) vs exact, with a posteriori bounds "
+                          "(many minutes)", slow=True)
 def validate_pinn(comm, plots: str | None = None) -> list[CheckResult]:
     """Each potential is trained on one rank (round robin); results are gathered to every rank."""
     import torch
