@@ -50,7 +50,7 @@ def spectral_bytes(dim: int, n: float, n_rho: float, cells: float, ranks_rho: in
     return C128 * (local + gathered) * cells * half + F64 * SPECTRAL_WORK * cells * points
 
 
-LORENTZ_CHUNK = 2 ** 21     # asymptotic.Lorentz.CHUNK: entries of its multiplier evaluated at once
+LORENTZ_CHUNK = 2 ** 15     # asymptotic.Lorentz.CHUNK (= fast_spectral.CACHE_BYTES // 32): entries of its multiplier evaluated at once
 LORENTZ_TEMPS = 3           # float64 arrays of that size alive at once (the multiplier, sinc's temporaries, product)
 
 
@@ -65,10 +65,10 @@ def distinct_k2(dim: int, n: int) -> float:
 
 def lorentz_bytes(dim: int, n: int, cells: float) -> float:
     """The light species' Lorentz operator (``asymptotic.Lorentz.sphere_average``): a multiplier of
-    (cells, N^d points, |k| groups) entries, evaluated in chunks of ``LORENTZ_CHUNK`` entries but
-    at least one cell at a time (N^d x groups entries, 1.5 GiB each for N = 48 in 3D)."""
+    (cells x N^d points, |k| groups) entries, evaluated in chunks of ``LORENTZ_CHUNK`` entries but
+    at least one row (|k| groups entries) at a time."""
     per_cell = _pow(n, dim) * distinct_k2(dim, n)
-    entries = per_cell * min(cells, max(1, LORENTZ_CHUNK // per_cell)) if per_cell < math.inf else math.inf
+    entries = min(cells * per_cell, max(LORENTZ_CHUNK, distinct_k2(dim, n)))
     return LORENTZ_TEMPS * F64 * entries
 
 

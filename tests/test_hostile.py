@@ -502,7 +502,7 @@ PROBES = {
                       '[velocity]\ndim = 3\nn = 64\nn_rho = 4\nn_dir = 2\n[time]\nt_end = 5.6\n'),
     "boltzmann_mixture": (1, '[velocity]\ndim = 3\nn = 8\n[kernel]\nn_rho = 2\nn_dir = 2\n[species]\nmass_ratio = 100.0\n'
                              '[time]\nt_end = 0.1\ndt = 0.1\n',
-                          '[velocity]\ndim = 3\nn = 24\n[kernel]\nn_rho = 4\nn_dir = 2\n[species]\nmass_ratio = 100.0\n'
+                          '[velocity]\ndim = 3\nn = 40\n[kernel]\nn_rho = 4\nn_dir = 2\n[species]\nmass_ratio = 100.0\n'
                           '[time]\nt_end = 0.1\ndt = 0.1\n'),
     "boltzmann_space": (2, SPACE.format(nx=8).replace("n = 16", "n = 8") + '[time]\nt_end = 0.001\n',
                         SPACE.format(nx=64) + '[time]\nt_end = 0.001\nf_snapshots = 2\n'),

@@ -45,6 +45,10 @@ from .velocity import VelocityGrid
 
 SCHEMES = ("ap", "ap2", "full_ap", "full_ap2", "explicit", "explicit_asymptotic")
 ARS_GAMMA = 1.0 - 1.0 / math.sqrt(2.0)
+CELL_ARRAYS = 25           # real N^d arrays per cell alive at the peak of one ap2 step (both species; tracemalloc)
+BLOCK_BYTES = 2 ** 23      # working set of one block of cells of the batched collision step: a quarter of the
+#                            32 MiB L3 of the benchmark machine (AMD EPYC, shared by its cores); smaller blocks
+#                            cost more in per-call overhead than they save (docs/boltzmann.md, benchmark)
 
 
 @dataclass
@@ -86,6 +90,12 @@ class Mixture:
             kwc = dict(gamma=p.gamma, b=self.b, n_rho=p.n_rho, n_dir=p.n_dir, comm=comm)
             self.QLH = CrossCollision(self.gL, self.gH, self.m_L, self.m_H, **kwc)
             self.QHL = CrossCollision(self.gH, self.gL, self.m_H, self.m_L, **kwc)
+
+    def cells_per_block(self) -> int:
+        """Cells a block of the batched collision step holds: :data:`CELL_ARRAYS` arrays of the largest
+        velocity grid (the common grid with full cross operators) per cell within :data:`BLOCK_BYTES`, at least 1."""
+        ops = [self.QLL, self.QHH] + ([self.QLH.op, self.QHL.op] if self.QLH is not None else [])
+        return max(1, BLOCK_BYTES // (CELL_ARRAYS * 8 * max(int(np.prod(q.grid.shape)) for q in ops)))
 
     # -- moments -------------------------------------------------------------------------------
     def state(self, fL: np.ndarray, fH: np.ndarray) -> dict:

@@ -34,7 +34,7 @@ import math
 import numpy as np
 import scipy.fft as sfft
 
-from .fast_spectral import SPHERE_AREA, sphere_average_multiplier
+from .fast_spectral import CACHE_BYTES, SPHERE_AREA, sphere_average_multiplier
 from .moments import integrate, project_moments, vaxes
 from .velocity import VelocityGrid
 
@@ -67,7 +67,8 @@ def _speed(g: VelocityGrid, u) -> np.ndarray:
 class Lorentz:
     """``Lor(f_L)`` on the light grid (Fourier modes grouped by ``|k|``)."""
 
-    CHUNK = 2 ** 21            # entries of the (cells, points, |k| groups) multiplier evaluated at once
+    CHUNK = CACHE_BYTES // 32  # entries of the (points, |k| groups) multiplier evaluated at once: with its
+    #                            temporaries (argument, product) within CACHE_BYTES
 
     def __init__(self, g: VelocityGrid, gamma: float, b: float):
         self.g, self.gamma, self.b = g, gamma, b
@@ -89,16 +90,18 @@ class Lorentz:
         c = c * np.exp(1j * math.pi * sum(kd * g.expand(u[..., i] + g.L) for i, kd in enumerate(g.k)) / g.L)
         c = c.reshape((-1, P))[:, self.order]
         S = np.add.reduceat(c.real, self.starts, axis=-1)            # Re Σ_{|k| = κ} ĉ_k e^{...}
-        r = _speed(g, u).reshape((-1, P))
-        avg = np.empty_like(r)
-        step = max(1, self.CHUNK // (P * len(self.k_unique)))
-        kap = math.pi * np.sqrt(self.k_unique) / g.L
-        for a in range(0, r.shape[0], step):
-            A = sphere_average_multiplier(g.dim, r[a:a + step, :, None] * kap)
-            avg[a:a + step] = (A * S[a:a + step, None, :]).sum(axis=-1)
-        avg = avg.reshape(batch + g.shape)
+        r = _speed(g, u).reshape(-1)
         outside = g.speed2(u) >= (g.L * (1 - 1e-9)) ** 2   # sphere leaves the periodic box: no scattering
-        return np.where(outside, SPHERE_AREA[g.dim] * f, avg)
+        rows = np.flatnonzero(~outside.reshape(-1))         # (cell, point) pairs inside, cell-major
+        avg = np.zeros(r.shape)
+        step = max(1, self.CHUNK // len(self.k_unique))
+        kap = math.pi * np.sqrt(self.k_unique) / g.L
+        for a in range(0, len(rows), step):
+            i = rows[a:a + step]
+            A = sphere_average_multiplier(g.dim, r[i, None] * kap)
+            A *= S[i // P]
+            avg[i] = A.sum(axis=-1)
+        return np.where(outside, SPHERE_AREA[g.dim] * f, avg.reshape(batch + g.shape))
 
     def frequency(self, n_H, u) -> np.ndarray:
         """Loss frequency ``n_H b |S| |w|^γ``."""

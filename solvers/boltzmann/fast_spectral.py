@@ -34,6 +34,10 @@ from scipy.special import j0, j1
 from .velocity import VelocityGrid
 
 SPHERE_AREA = {2: 2.0 * math.pi, 3: 4.0 * math.pi}
+CACHE_BYTES = 2 ** 20   # working set of the operators' inner blocks (the gain's shifted copies of a block of
+#                         directions, the Lorentz multiplier's rows): half the 2 MiB L2 cache of one core of
+#                         the benchmark machine (AMD EPYC), so that they are not streamed through the shared
+#                         L3 and memory by every rank (docs/boltzmann.md, benchmark)
 
 
 def sphere_average_multiplier(dim: int, x: np.ndarray) -> np.ndarray:
@@ -136,6 +140,10 @@ class FastSpectral:
         self.kabs = np.sqrt(sum(ki ** 2 for ki in kk))
         self.rshape = self.kabs.shape
         self.loss_hat = self._loss_multiplier()
+        # the gain's radial multipliers w_ρ b ρ^{γ+d-1} F_d(π μ_j ρ |k| / L) of this rank's radial points
+        self.gain_mult = [self.w_rho[r] * self.b * self.rho[r] ** (self.gamma + d - 1)
+                          * sphere_average_multiplier(d, math.pi * self.mu_j * self.rho[r] * self.kabs / grid.L)
+                          for r in self.my_rho]
 
     @property
     def n_directions(self) -> int:
@@ -160,41 +168,61 @@ class FastSpectral:
     def _ifft(self, fh: np.ndarray) -> np.ndarray:
         return sfft.irfftn(fh, s=self.grid.shape, axes=self.axes, workers=1)
 
-    def _shift(self, fh: np.ndarray, a: np.ndarray) -> np.ndarray:
-        """``f(v + a)`` from its transform (exact translation of the trigonometric polynomial)."""
+    def _shifts(self, fh: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """``f(v + a_m)`` for each row ``a_m`` of ``a`` (``(m, d)``) from the transform ``fh`` (``batch +
+        rshape``): exact translations of the trigonometric polynomial, shape ``(m,) + batch + grid``."""
         ph = None
-        for ax, (kd, ad) in enumerate(zip(self.k1d, a)):
-            e = np.exp(1j * math.pi * kd * ad / self.grid.L)
-            shape = [1] * len(a)
-            shape[ax] = -1
+        for ax, kd in enumerate(self.k1d):
+            e = np.exp(1j * math.pi * kd * a[:, ax:ax + 1] / self.grid.L)
+            shape = [1] * (a.shape[1] + 1)
+            shape[0], shape[ax + 1] = e.shape
             e = e.reshape(shape)
             ph = e if ph is None else ph * e
-        return self._ifft(fh * ph)
+        return self._ifft(fh[None] * ph.reshape(ph.shape[:1] + (1,) * (fh.ndim - self.grid.dim) + self.rshape))
+
+    def direction_bytes(self) -> int:
+        """Bytes one cell and one direction σ add to :meth:`gain`'s working set: the phased transforms of
+        ``f_i`` and ``f_j``, their copies inside the inverse FFT and the two shifted distributions."""
+        points, half = int(np.prod(self.grid.shape)), int(np.prod(self.rshape))
+        return 2 * (2 * 16 * half + 8 * points)
+
+    def direction_sum(self, fhi: np.ndarray, fhj: np.ndarray, rho: float) -> np.ndarray:
+        """``Σ_σ w_σ f_i(v + μ_j ρ σ) f_j(v - μ_i ρ σ)`` (in the order of the directions), the directions
+        in blocks whose shifted copies fit :data:`CACHE_BYTES` with the batch."""
+        batch = fhi.shape[:fhi.ndim - self.grid.dim]
+        m = int(np.clip(CACHE_BYTES // (self.direction_bytes() * max(1, math.prod(batch))), 1, len(self.sigma)))
+        acc = np.zeros(batch + self.grid.shape)
+        tmp = np.empty_like(acc)
+        for a in range(0, len(self.sigma), m):
+            s = self.sigma[a:a + m]
+            si, sj = self._shifts(fhi, self.mu_j * rho * s), self._shifts(fhj, -self.mu_i * rho * s)
+            for k, ws in enumerate(self.w_sigma[a:a + m]):
+                np.multiply(si[k], ws, out=tmp)
+                tmp *= sj[k]
+                acc += tmp
+        return acc
 
     def gain(self, fi: np.ndarray, fj: np.ndarray | None = None) -> np.ndarray:
-        """Gain term ``Q⁺_ij`` (collective over ``comm``)."""
-        g, d = self.grid, self.grid.dim
+        """Gain term ``Q⁺_ij`` (collective over ``comm``): the radial terms summed in radial order on
+        every rank (one rank: as they come; split radial points: after the all-gather)."""
         fhi = self._fft(fi)
         fhj = fhi if fj is None else self._fft(fj)
-        batch = fi.shape[:fi.ndim - d]
-        part = np.zeros((len(self.my_rho),) + batch + self.rshape, complex)
+        batch = fi.shape[:fi.ndim - self.grid.dim]
+        total = np.zeros(batch + self.rshape, complex)
+        part = np.empty((len(self.my_rho),) + batch + self.rshape, complex) if self.comm.size > 1 else None
         for slot, r in enumerate(self.my_rho):
-            rho = self.rho[r]
-            acc = np.zeros(fi.shape)
-            for s, ws in zip(self.sigma, self.w_sigma):
-                acc += ws * self._shift(fhi, self.mu_j * rho * s) * self._shift(fhj, -self.mu_i * rho * s)
-            mult = self.w_rho[r] * self.b * rho ** (self.gamma + d - 1) * \
-                sphere_average_multiplier(d, math.pi * self.mu_j * rho * self.kabs / g.L)
-            part[slot] = mult * sfft.rfftn(acc, axes=self.axes, workers=1)
-        if self.comm.size > 1:
+            term = self.gain_mult[slot] * sfft.rfftn(self.direction_sum(fhi, fhj, self.rho[r]), axes=self.axes,
+                                                    workers=1)
+            if part is None:
+                total += term
+            else:
+                part[slot] = term
+        if part is not None:
             full = np.empty((self.n_rho,) + batch + self.rshape, complex)
             per = int(np.prod(batch + self.rshape))
             self.comm.Allgatherv(part, [full, [c * per for c in self.counts], None, _complex_type()])
-        else:
-            full = part
-        total = np.zeros(batch + self.rshape, complex)
-        for r in range(self.n_rho):          # fixed radial order on every rank
-            total += full[r]
+            for r in range(self.n_rho):          # fixed radial order on every rank
+                total += full[r]
         return self._ifft(total)
 
     def loss(self, fi: np.ndarray, fj: np.ndarray | None = None) -> np.ndarray:
