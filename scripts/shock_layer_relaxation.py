@@ -1,12 +1,13 @@
 """Relaxation of ``T_H - T_L`` behind a shock in a light/heavy mixture against the homogeneous
-temperature-equalisation time (issue 13 §6; :mod:`solvers.boltzmann.shock_layer`): for each mass ratio
-and each resolution (cells per ``ℓ_0 = s τ_0``), the decay length ``ℓ`` behind the shock, ``τ = ℓ / s``
-and ``τ / τ_0``. Too long for ``validate boltzmann_space`` (minutes to an hour per row on one core).
+temperature-equalisation time (issue 13 §6; :mod:`solvers.boltzmann.shock_layer`: a shock between two
+inflow ends, no wall): for each mass ratio and each resolution (cells per ``ℓ_0 = u_2 τ_0``), the decay
+length ``ℓ`` behind the shock, ``τ = ℓ/u_2`` and ``τ/τ_0``, the same fit at ``0.8 t_end`` (steadiness).
 
     OMP_NUM_THREADS=1 python scripts/shock_layer_relaxation.py --mass-ratio 100 1000 --cells 2 4
     OMP_NUM_THREADS=1 mpirun -n 2 python scripts/shock_layer_relaxation.py ...   # same figures (x split)
 
-Writes ``results/shock_layer.json`` (one row per run, appended to what is there).
+Writes ``results/shock_layer.json`` (one row per run, appended to what is there) and the final
+profiles to ``results/shock_layer_<mass ratio>_<cells>.npz``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 from mpi4py import MPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -30,26 +32,36 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=16, help="velocity points per dimension")
     ap.add_argument("--n-H", type=float, default=0.05, help="upstream heavy density (n_L = 1)")
     ap.add_argument("--mach", type=float, default=1.5)
-    ap.add_argument("--t-lengths", type=float, default=10.0, help="run time in τ_0")
-    ap.add_argument("--margin", type=float, default=4.0, help="domain beyond the shock's travel, in ℓ_0")
+    ap.add_argument("--t-lengths", type=float, default=8.0, help="run time in τ_0")
+    ap.add_argument("--margins", type=float, nargs=2, default=[3.0, 2.0], help="domain ahead of the shock's "
+                    "final position and behind the step, in ℓ_0")
+    ap.add_argument("--box", type=float, default=1.2, help="velocity boxes scaled to this times T_2")
+    ap.add_argument("--tag", default="", help="suffix of the profile file")
+    ap.add_argument("--positivity", action="store_true", help="positivity fix after every collision step")
     args = ap.parse_args()
-    out = Path(__file__).resolve().parents[1] / "results" / "shock_layer.json"
+    res = Path(__file__).resolve().parents[1] / "results"
+    out = res / "shock_layer.json"
     rows = json.loads(out.read_text()) if out.exists() else []
     for mr in args.mass_ratio:
         for c in args.cells:
-            nx = round(c * (args.t_lengths + args.margin))
-            f = shock_relaxation(COMM, mr, nx, n_H=args.n_H, mach=args.mach, n=args.n, t_lengths=args.t_lengths,
-                                 margin=args.margin)
-            row = {k: v for k, v in f.items() if not hasattr(v, "shape")}
-            rows.append(row)
+            f = shock_relaxation(COMM, mr, c, n_H=args.n_H, mach=args.mach, n=args.n, t_lengths=args.t_lengths,
+                                 margin_up=args.margins[0], margin_down=args.margins[1], box=args.box,
+                                 positivity=args.positivity)
             if COMM.rank == 0:
-                print(f"m_H/m_L = {mr:g}, nx = {nx} ({f['cells_per_ell0']:.1f} cells per l0 = {f['ell0']:.3f}), "
-                      f"{f['steps']} steps, {f['wall']:.0f} s: decay length {f['ell']:.4f} (at 0.8 t_end "
-                      f"{f['ell_prev']:.4f}), tau = l/s = {f['tau']:.3f}, homogeneous tau0 = {f['tau0']:.3f}, "
-                      f"tau/tau0 = {f['tau'] / f['tau0']:.3f}; shock speed {f['s_meas']:.4f} (RH {f['s']:.4f}), "
-                      f"peak |T_H - T_L| {f['peak_dT']:.3f}, min f/max f {f['fmin']:.1e}", flush=True)
-                out.parent.mkdir(exist_ok=True)
+                print(f"m_H/m_L = {mr:g}, n_H/n_L = {args.n_H:g}, M = {args.mach:g}, N = {args.n}: nx = {f['nx']} "
+                      f"({f['cells_per_ell0']:.2f} cells per l0 = {f['ell0']:.3f}), {f['steps']} steps, "
+                      f"{f['wall']:.0f} s: window xi/l0 = [{f['window'][0] / f['ell0']:.2f}, "
+                      f"{f['window'][1] / f['ell0']:.2f}], decay length {f['ell']:.4f} (at 0.8 t_end "
+                      f"{f['ell_prev']:.4f}), tau = l/u2 = {f['tau']:.3f}, homogeneous tau0 = {f['tau0']:.3f}, "
+                      f"tau/tau0 = {f['tau'] / f['tau0']:.4f} (0.8 t_end: {f['ell_prev'] / f['ell0']:.4f}; "
+                      f"bracket [1, {1 + args.n_H:g}]); shock speed {f['s_meas']:.4f} (RH {f['w']:.4f}), "
+                      f"peak |T_H - T_L| {f['peak_dT']:.4f}, floor {f['floor_dT']:.1e}, "
+                      f"min f/max f {f['fmin']:.1e}", flush=True)
+                rows.append({k: v for k, v in f.items() if not isinstance(v, np.ndarray)})
+                res.mkdir(exist_ok=True)
                 out.write_text(json.dumps(rows, indent=1))
+                np.savez(res / f"shock_layer_{mr:g}_{c:g}{args.tag}.npz",
+                         **{k: v for k, v in f.items() if isinstance(v, np.ndarray)}, ell0=f["ell0"])
 
 
 if __name__ == "__main__":
