@@ -45,7 +45,7 @@ from .velocity import VelocityGrid
 
 SCHEMES = ("ap", "ap2", "full_ap", "full_ap2", "explicit", "explicit_asymptotic")
 ARS_GAMMA = 1.0 - 1.0 / math.sqrt(2.0)
-CELL_ARRAYS = 25           # real N^d arrays per cell alive at the peak of one ap2 step (both species; tracemalloc)
+CELL_ARRAYS = 26           # real N^d arrays per cell alive at the peak of one ap2 step (both species; tracemalloc)
 BLOCK_BYTES = 2 ** 23      # working set of one block of cells of the batched collision step: a quarter of the
 #                            32 MiB L3 of the benchmark machine (AMD EPYC, shared by its cores); smaller blocks
 #                            cost more in per-call overhead than they save (docs/boltzmann.md, benchmark)

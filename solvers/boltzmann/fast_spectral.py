@@ -34,8 +34,8 @@ from scipy.special import j0, j1
 from .velocity import VelocityGrid
 
 SPHERE_AREA = {2: 2.0 * math.pi, 3: 4.0 * math.pi}
-CACHE_BYTES = 2 ** 20   # working set of the operators' inner blocks (the gain's shifted copies of a block of
-#                         directions, the Lorentz multiplier's rows): half the 2 MiB L2 cache of one core of
+CACHE_BYTES = 2 ** 19   # working set of the operators' inner blocks (the gain's shifted copies of a block of
+#                         directions, the Lorentz multiplier's rows): half the 1 MiB L2 cache of one core of
 #                         the benchmark machine (AMD EPYC), so that they are not streamed through the shared
 #                         L3 and memory by every rank (docs/boltzmann.md, benchmark)
 
