@@ -32,8 +32,10 @@ S = c (π/L)² + (max V - min V) scales energies. The number of interior nodes o
 reported (Sturm: state n has n) as a check that the intended state was found.
 A smooth V (``SmoothBox``: the harmonic oscillator) is one region whose V is a function, evaluated at
 the quadrature and collocation points (a tensor where a piecewise-constant region has a constant);
-with ``tails = "auto"`` h then carries the Gaussian factor exp(-a (x - x0)²) (a trainable, initialised
-at 0.7 ω/(4c)), the WKB tail of a quadratic V, so the network learns only the polynomial-like rest.
+with ``tails = "auto"`` h then carries the Gaussian factor exp(-a (x - x0)²), a = σ(θ) ω/(4c) with θ
+trainable (σ(θ) = 0.7 initially): never narrower than the WKB tail e^{-ω(x - x0)²/(4c)} of every state
+(a free a went to 2.9 ω/(4c) on state 2, which left h growing like e^{x²} and E at 3.2e-3), so the
+network learns a decaying, polynomial-like rest.
 """
 from __future__ import annotations
 
@@ -124,8 +126,8 @@ class TrialFunction(torch.nn.Module):
         else:
             vmin = min(v for (_, _, v) in self.vregions)
             self.v_range = (vmin, max(v for (_, _, v) in self.vregions))
-        if self.smooth and cfg.tails == "auto":               # Gaussian factor exp(-a (x - x0)²), a trainable
-            self.log_gauss = torch.nn.Parameter(torch.tensor(math.log(0.7 * pot.gauss_rate), dtype=DTYPE))
+        if self.smooth and cfg.tails == "auto":               # Gaussian factor (module docstring)
+            self.gauss_logit = torch.nn.Parameter(torch.tensor(math.log(0.7 / 0.3), dtype=DTYPE))
         elif cfg.networks == "per_region" and cfg.tails == "auto":
             for i, (l, r, v) in enumerate(self.vregions):
                 if i != self.anchor and v > vmin and (i == 0 or i == len(self.vregions) - 1):
@@ -232,8 +234,9 @@ class TrialFunction(torch.nn.Module):
     def forward(self, x: torch.Tensor, region: int) -> torch.Tensor:
         """ψ at points ``x`` lying in network region ``region``."""
         g = (x - self.pot.lo) * (self.pot.hi - x) / (0.25 * self.pot.length ** 2)
-        if hasattr(self, "log_gauss"):
-            g = g * torch.exp(-torch.exp(self.log_gauss) * (x - self.pot.line.center) ** 2)
+        if hasattr(self, "gauss_logit"):                 # e^{-a (x - x0)²}, 0 < a < ω/(4c)
+            a = self.pot.gauss_rate * torch.sigmoid(self.gauss_logit)
+            g = g * torch.exp(-a * (x - self.pot.line.center) ** 2)
         return g * self._h(x, region)
 
 
