@@ -104,13 +104,13 @@ def main() -> None:
     ap.add_argument("--fd-nodes", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--only", type=int, nargs="+", help="run only these wells of the draw (0-based)")
-    ap.add_argument("--tables", nargs="+", metavar="JSON", help="print the table of earlier runs' JSON files")
+    ap.add_argument("--tables", nargs="+", metavar="JSON",
+                    help="print the table of earlier runs' JSON files (runs of the same well pooled over the files)")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--json", default="results/pinn_wells.json")
     args = ap.parse_args()
     if args.tables:
-        loaded = [json.loads(Path(p).read_text()) for p in args.tables]
-        print_table({**loaded[0], "wells": [w for r in loaded for w in r["wells"]]}, args.markdown)
+        print_table(merge([json.loads(Path(p).read_text()) for p in args.tables]), args.markdown)
         return
     torch.set_num_threads(args.threads)
     wells = draw_wells(args.seed, args.wells)
@@ -127,6 +127,21 @@ def main() -> None:
         path.write_text(json.dumps(result, indent=1))                   # partial results survive a stop
     print_table(result, args.markdown)
     print(f"wrote {path}")
+
+
+def merge(results: list[dict]) -> dict:
+    """One result from runs of the same draw (e.g. one file per training seed): the runs of a well
+    (same V0, a, c) are pooled, so a row's worst error and counts cover every seed."""
+    wells: dict[tuple, dict] = {}
+    for r in results:
+        for w in r["wells"]:
+            key = (w["V0"], w["a"], w["c"])
+            if key in wells:
+                wells[key]["runs"] = wells[key]["runs"] + w["runs"]
+            else:
+                wells[key] = dict(w)
+    seeds = sorted({run["seed"] for w in wells.values() for run in w["runs"]})
+    return {**results[0], "train_seeds": seeds, "wells": list(wells.values())}
 
 
 def print_table(result: dict, markdown: bool) -> None:
