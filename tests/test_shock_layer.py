@@ -25,6 +25,14 @@ def test_tail_fit_recovers_an_exact_exponential():
     assert b2 <= 4.0 and abs(shock_layer.decay_length(xi, d, (a2, b2)) / ell - 1) < 1e-12
 
 
+def test_offset_fit_recovers_length_and_offset():
+    """``A exp(-x/ℓ) + c`` sampled at cell centres: the three-parameter fit returns ``ℓ`` and ``c``."""
+    x = (np.arange(18) + 0.5) * 0.5
+    d = 0.7 * np.exp(-x / 1.07) + 0.017
+    ell, c = shock_layer.decay_length_offset(x, d, (0.5, 7.5))
+    assert abs(ell / 1.07 - 1) < 1e-7 and abs(c / 0.017 - 1) < 1e-6, (ell, c)
+
+
 def test_homogeneous_time_is_galilean_invariant():
     """The equalisation time at rest and drifting at 1.5 heavy thermal speeds (the drift of the
     advected-relaxation runs) on the same grids: within 1e-3 (measured 3.6e-4 at m_H/m_L = 100, N = 16)."""
