@@ -182,6 +182,21 @@ def test_short_pinn_harmonic_oscillator():
         assert min(np.sqrt(np.trapz((g * s.psi - ref[s.n]) ** 2, x)) for g in (1, -1)) <= 1e-3
 
 
+def test_tail_kappa_from_the_previous_level():
+    """tail_kappa = "previous": the tails start at 0.7 √((V - E_{n-1})/c) (decay rate of a state just above
+    E_{n-1}); "depth" (default) and E_{n-1} ≥ V keep 0.7 √((V - min V)/c)."""
+    pot = pieces([[-1.0, 0.0, 0.0], [0.0, 1.5, 12.0]], outside=40.0).margin_box(5.0)
+    gen = lambda: torch.Generator().manual_seed(0)                                    # noqa: E731
+    kappa = lambda cfg, E: torch.exp(pinn.TrialFunction(pot, 4, cfg, gen(), E).log_kappa).detach()  # noqa: E731
+    prev = pinn.PINNConfig(tail_kappa="previous")
+    k_prev, k_depth = kappa(prev, 26.0), kappa(pinn.PINNConfig(), 26.0)
+    model = pinn.TrialFunction(pot, 4, prev, gen(), 26.0)
+    for i, own in model.tail.items():
+        assert abs(float(k_prev[own]) - 0.7 * math.sqrt(14.0)) <= 1e-12
+        assert abs(float(k_depth[own]) - 0.7 * math.sqrt(40.0)) <= 1e-12
+    assert model.tail and torch.equal(kappa(prev, 45.0), k_depth) and torch.equal(kappa(prev, None), k_depth)
+
+
 def test_wrong_node_count_is_an_exit_3_error():
     s = pinn.StateResult(1, 10.0, np.zeros(3), np.zeros(3), 0, 0.0)
     with pytest.raises(StateNotFound) as exc:
@@ -274,6 +289,7 @@ def test_bad_potentials_raise_with_the_key(make, key):
     ('type = "pieces"\nintervals = [[0.0, 1.0, 5.0], [0.5, 2.0, 5.0]]', "potential.intervals"),
     ('type = "pieces"\nintervals = [[0.0, 1.0]]', "potential.intervals[0]"),
     ('type = "harmonic"\nomega = 2.0\n[states]\nn = "all"', "states.n"),
+    ('type = "harmonic"\nomega = 2.0\n[states]\nn = 1000000', "states.n"),
     ('type = "harmonic"\nomega = 0.0', "potential.omega"),
     ('type = "harmonic"\ncenter = 1.0', "potential.omega"),
     ('type = "harmonic"\nomega = 2.0\na = 1.0', "potential.a"),

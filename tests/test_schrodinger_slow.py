@@ -12,16 +12,12 @@ from solvers.schrodinger.plan import make_plan
 from solvers.schrodinger.validation import PINN_CASES, case_config, pinn_checks
 
 
-# Targets of issue 14 the PINN does not reach yet (measured 2026-11-30, see docs/schrodinger.md):
-# strict, so a fix that reaches them turns these into failures to be removed here. The double well
-# (E0 and the splitting) passes since the output-layer Rayleigh–Ritz solve, the tail input map and
-# the graded tail panels; two_barriers since its validation case sets polish_rounds = 6 (E0 8.0e-7).
-MISSED = {
-    "asymmetric_well": "state 4 (the highest, 3.9 below V∞): E 5.3e-5 (target 1e-5), ψ L2 error 1.05e-2 "
-                       "(1e-2); states 0-3 pass (ground state 3.6e-7), orthogonality 1.9e-6. Cause: the "
-                       "exponential tail factor (κ from the depth, 4.4, vs the state's 2.0): tails = off "
-                       "gives 2.0e-5 with exact earlier states",
-}
+# Targets of issue 14 the PINN does not reach yet (strict xfails naming the measured errors; a fix that
+# reaches them turns them into failures to be removed here). None at present (2026-11-30, see
+# docs/schrodinger.md): the double well passes since the output-layer Rayleigh–Ritz solve, the tail
+# input map and the graded tail panels; two_barriers since its validation case sets polish_rounds = 6
+# (E0 8.0e-7); asymmetric_well since its case sets tail_kappa = "previous" (state 4 1.6e-6).
+MISSED: dict[str, str] = {}
 
 
 @pytest.mark.slow

@@ -29,6 +29,7 @@ class PINNConfig:
     w_ritz: float = 0.1                # Rayleigh-quotient term kept in the PINN loss (0: pure PINN)
     seed: int = 0
     tails: str = "auto"                # "auto": exponential factor in the outer regions with V > min V | "off"
+    tail_kappa: str = "depth"          # tails' initial κ: 0.7 √((V - min V)/c) "depth" | 0.7 √((V - E_{n-1})/c) "previous"
     ritz_polish: int = 150             # L-BFGS iterations on the Ritz loss per polish round (0: none)
     polish_rounds: int = 3             # polish rounds, each after an output-layer Rayleigh–Ritz solve
     energy: str = "rayleigh"           # reported E: "rayleigh" (quotient of the final ψ) | "trained"

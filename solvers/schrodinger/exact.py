@@ -270,12 +270,12 @@ def legendre_galerkin(pot: SmoothBox, n: int, N: int) -> tuple[np.ndarray, np.nd
 
 def smooth_box_states(pot: SmoothBox, n: int, x: np.ndarray | None = None, tol: float = 1e-11
                       ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(E_k, ψ_k(x)) for k < n in the box: ``legendre_galerkin`` with N = 48, 72, 108, ... until the
+    """(E_k, ψ_k(x)) for k < n in the box: ``legendre_galerkin`` with N = max(48, 2n + 16) × 1.5^k until the
     levels change by ≤ ``tol`` (relative), or stop changing less (the rounding floor, which grows
     with N: ~1e-10 at N = 300), ψ normalised with its first lobe positive."""
     from numpy.polynomial import legendre
 
-    N, E_old, change_old = 48, None, np.inf
+    N, E_old, change_old = max(48, 2 * n + 16), None, np.inf
     while True:
         E, Y = legendre_galerkin(pot, n, N)
         change = np.max(np.abs(E / E_old - 1)) if E_old is not None else np.inf

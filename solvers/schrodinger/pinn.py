@@ -26,8 +26,11 @@ The reported E is by default the Rayleigh quotient of the final ψ with high-ord
 quadrature per panel (variational: error quadratic in ψ's error); the trained E is kept as
 ``E_trained``. In outer regions with V > min V, h carries a factor exp(-κ|x - x_j|) (κ trainable) and
 the region's network reads u = 2 exp(-κ|x - x_j|) - 1, so it only learns a slowly varying correction
-to the exponential tail, resolved where ψ lives; such a tail region is cut into panels growing
-geometrically from its inner edge for every quadrature and collocation rule.
+to the exponential tail, resolved where ψ lives (κ starts at 0.7 √((V - min V)/c), or with
+``tail_kappa = "previous"`` at 0.7 √((V - E_{n-1})/c) from the trained energy of state n-1, closer to
+state n's decay rate √((V - E_n)/c), which is below it: the asymmetric well's top state); such a tail
+region is cut into panels growing geometrically from its inner edge for every quadrature and
+collocation rule.
 S = c (π/L)² + (max V - min V) scales energies. The number of interior nodes of the result is
 reported (Sturm: state n has n) as a check that the intended state was found.
 A smooth V (``SmoothBox``: the harmonic oscillator) is one region whose V is a function, evaluated at
@@ -94,7 +97,8 @@ class MLP(torch.nn.Module):
 class TrialFunction(torch.nn.Module):
     """ψ(x) = g(x) h(x) for state n of ``pot`` (module docstring)."""
 
-    def __init__(self, pot: Potential | SmoothBox, n: int, cfg: PINNConfig, gen: torch.Generator):
+    def __init__(self, pot: Potential | SmoothBox, n: int, cfg: PINNConfig, gen: torch.Generator,
+                 E_below: float | None = None):
         super().__init__()
         self.pot, self.n = pot, n
         self.smooth = isinstance(pot, SmoothBox)
@@ -132,7 +136,9 @@ class TrialFunction(torch.nn.Module):
             for i, (l, r, v) in enumerate(self.vregions):
                 if i != self.anchor and v > vmin and (i == 0 or i == len(self.vregions) - 1):
                     self.tail[i] = self.owner[i]
-                    kappa0[self.owner[i]] = 0.7 * math.sqrt((v - vmin) / pot.c)
+                    previous_ok = cfg.tail_kappa == "previous" and E_below is not None and E_below < v
+                    floor = E_below if previous_ok else vmin
+                    kappa0[self.owner[i]] = 0.7 * math.sqrt((v - floor) / pot.c)
         self.log_kappa = torch.nn.Parameter(torch.log(torch.tensor(kappa0, dtype=DTYPE)),
                                             requires_grad=bool(self.tail))
         # Quadrature/collocation panels (l, r, V, network region, tail?): one per V-region, but a tail
@@ -400,16 +406,17 @@ def _adam(params: list, epochs: int, cfg: PINNConfig, step, bar) -> None:
 
 
 def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Tensor], x_out: np.ndarray,
-                progress: bool = False) -> tuple[StateResult, torch.Tensor]:
+                progress: bool = False, E_below: float | None = None) -> tuple[StateResult, torch.Tensor]:
     """Train the n-th state (n = 0: ground state): Ritz phase, PINN phase, L-BFGS rounds.
 
-    ``previous`` holds the earlier states at the quadrature nodes (orthogonality penalty). Returns
+    ``previous`` holds the earlier states at the quadrature nodes (orthogonality penalty), ``E_below``
+    the energy of state n-1 (the tails' initial κ with ``cfg.tail_kappa = "previous"``). Returns
     the result and this state's normalised quadrature values (for the next state). Deterministic for
     a given ``cfg.seed`` and torch thread count.
     """
     t0, c0 = time.perf_counter(), time.process_time()
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + n)
-    model = TrialFunction(pot, n, cfg, gen)
+    model = TrialFunction(pot, n, cfg, gen, E_below)
     loss_fn = EigenLoss(model, previous, cfg)
     hist: dict[str, list] = {"loss": [], "E": [], "phase": []}
     bar = None
@@ -530,7 +537,7 @@ def solve(pot: Potential, n_states: int, cfg: PINNConfig, x_out: np.ndarray,
     previous: list[torch.Tensor] = []
     out = []
     for n in range(n_states):
-        res, q = train_state(pot, n, cfg, previous, x_out, progress)
+        res, q = train_state(pot, n, cfg, previous, x_out, progress, out[-1].E if out else None)
         previous.append(q)
         out.append(res)
         if res.nodes != n:

@@ -19,6 +19,9 @@ from . import bounds, exact, truncation
 from .potentials import Harmonic, LinePotential, Potential, SmoothBox
 
 
+MAX_HARMONIC_STATES = 30             # the box reference meets box.tolerance = 1e-11 up to here (not at 50)
+
+
 class StateNotFound(UserError):
     """A trained state has the wrong node count (Sturm: it is not the state asked for); exit code 3."""
 
@@ -86,6 +89,9 @@ def count_states(pot: Potential | LinePotential, states: int | str) -> tuple[int
         if states == "all":
             raise ValueError("the harmonic oscillator has infinitely many bound states: give an integer "
                              "(states 0..n-1 are trained)")
+        if states > MAX_HARMONIC_STATES:
+            raise ValueError(f"{states} states requested; at most {MAX_HARMONIC_STATES} for the harmonic oscillator "
+                             "(each is a sequential training; the box reference resolves ~n oscillations)")
         return states, None
     if isinstance(pot, LinePotential):
         n_bound = truncation.bound_state_count(pot)

@@ -89,6 +89,9 @@ PINN = Table({
     "seed": Int(default=_DEFAULTS.seed, min=0),
     "tails": Choice(("auto", "off"), default=_DEFAULTS.tails,
                     doc="exp(-κ|x - x_j|) factor (κ trainable) in the outer regions where V > min V"),
+    "tail_kappa": Choice(("depth", "previous"), default=_DEFAULTS.tail_kappa,
+                         doc="the tails' initial κ: from the step's depth, 0.7 √((V - min V)/c), or from the "
+                             "previous state's trained energy, 0.7 √((V - E_{n-1})/c) (states near V∞)"),
     "ritz_polish": Int(default=_DEFAULTS.ritz_polish, min=0,
                        doc="L-BFGS iterations on the Ritz loss (Rayleigh quotient + constraints) per polish round"),
     "polish_rounds": Int(default=_DEFAULTS.polish_rounds, min=1,

@@ -28,7 +28,8 @@ PINN_CASES = {
     "barrier": (barrier(100.0, 0.2), 3, (1e-5, 1e-4)),
     "finite_well_line": (finite_well_line(50.0, 0.5), "all", (1e-6, 1e-5)),
     "double_well": (pieces([[-2.0, -0.5, 0.0], [0.5, 2.0, 0.0]], outside=50.0), 2, (1e-6, 1e-5)),
-    "asymmetric_well": (pieces([[-1.0, 0.0, 0.0], [0.0, 1.5, 12.0]], outside=40.0), "all", (1e-6, 1e-5)),
+    "asymmetric_well": (pieces([[-1.0, 0.0, 0.0], [0.0, 1.5, 12.0]], outside=40.0), "all", (1e-6, 1e-5),
+                        {"tail_kappa": "previous"}),
     "two_barriers": (pieces([[-1.5, -0.3, 0.0], [-0.3, -0.1, 60.0], [-0.1, 0.1, 0.0], [0.1, 0.3, 60.0],
                              [0.3, 1.5, 0.0]], outside=60.0), 3, (1e-6, 1e-5), {"polish_rounds": 6}),
     "harmonic": (harmonic(2.0), 4, (1e-6, 1e-5)),       # V = x², E_n = 2n + 1: the smooth potential
