@@ -3,6 +3,7 @@ a posteriori bounds, FD reference, short PINN runs, orthogonality, bad input, a 
 and the sweep's np=1 vs np=2 equality."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import h5py
@@ -262,6 +263,23 @@ def test_pinn_is_deterministic_per_seed():
     x = np.linspace(-2, 2, 41)
     a, b = pinn.solve(pot, 1, cfg, x)[0], pinn.solve(pot, 1, cfg, x)[0]
     assert a.E == b.E and np.array_equal(a.psi, b.psi)
+
+
+def test_failed_rayleigh_ritz_solve_leaves_the_training_as_without_it(monkeypatch):
+    """A Rayleigh–Ritz solve that raises (non-finite features, LAPACK failure) is undone: the state
+    is bit for bit the one trained with the solve switched off."""
+    pot = finite_well(50.0, 0.5, 2.0)
+    cfg = pinn.PINNConfig(ritz_epochs=20, adam_epochs=10, lbfgs_rounds=1, lbfgs_iters=5, width=8, seed=7,
+                          ritz_polish=5)
+    x = np.linspace(-2, 2, 41)
+    off = pinn.solve(pot, 1, dataclasses.replace(cfg, rayleigh_ritz=False), x)[0]
+
+    def fails(*args, **kwargs):
+        raise np.linalg.LinAlgError("eigh did not converge")
+
+    monkeypatch.setattr(pinn, "rayleigh_ritz", fails)
+    failed = pinn.solve(pot, 1, cfg, x)[0]
+    assert failed.E == off.E and np.array_equal(failed.psi, off.psi)
 
 
 @pytest.mark.parametrize("make, key", [

@@ -377,6 +377,8 @@ def rayleigh_ritz(model: TrialFunction, m: int, previous: list[torch.Tensor], qu
     phi0, phi1 = output_features(model, [(x, k) for (x, _, _, k) in nodes])
     K = phi1.T @ ((model.pot.c * w)[:, None] * phi1) + phi0.T @ ((V * w)[:, None] * phi0)
     M = phi0.T @ (w[:, None] * phi0)
+    if not (np.isfinite(K).all() and np.isfinite(M).all()):
+        raise np.linalg.LinAlgError("the network's features are not finite")
     mu, U = np.linalg.eigh(M)
     T = U[:, mu > rcond * mu[-1]] / np.sqrt(mu[mu > rcond * mu[-1]])  # M-orthonormal basis of the span
     if previous:
@@ -465,13 +467,19 @@ def train_state(pot: Potential, n: int, cfg: PINNConfig, previous: list[torch.Te
             bar.update()
     def solve_output_layers():
         """The Rayleigh–Ritz solve, undone when it turns a ψ with n nodes into one without (the
-        asymmetric well's top state: a training far from the state, R 11 % off, went to 7 nodes)."""
+        asymmetric well's top state: a training far from the state, R 11 % off, went to 7 nodes) or
+        when it fails (features not finite, LAPACK not converged): the training goes on from the
+        trained layers, and a state that stays wrong ends in the node or bound check (exit 3)."""
         if not cfg.rayleigh_ritz:
             return
         trained = parameters_to_vector(_output_layers(model)).detach().clone()
         had_n = count_nodes(evaluate(model, x_out)) == n
-        rayleigh_ritz(model, cfg.energy_quadrature, previous, loss_fn.quad)
-        if had_n and count_nodes(evaluate(model, x_out)) != n:
+        try:
+            rayleigh_ritz(model, cfg.energy_quadrature, previous, loss_fn.quad)
+            failed = False
+        except np.linalg.LinAlgError:
+            failed = True
+        if failed or had_n and count_nodes(evaluate(model, x_out)) != n:
             with torch.no_grad():
                 vector_to_parameters(trained, _output_layers(model))
 
