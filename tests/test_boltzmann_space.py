@@ -19,7 +19,7 @@ from solvers.boltzmann import validation_space as vs
 from solvers.boltzmann.positivity import positive_part
 from solvers.boltzmann.space import SpaceMixture
 
-from conftest import run_cli
+from conftest import run_cli, run_script
 
 COMM = MPI.COMM_SELF
 
@@ -188,6 +188,37 @@ def test_np123_bitwise_identical(tmp_path):
                         assert np.abs(a[k][()] - b[k][()]).max() <= 1e-14 * np.abs(a[k][()]).max(), k
                     else:
                         assert np.array_equal(a[k][()], b[k][()]), k
+
+
+NAN_SCRIPT = """
+import math, sys
+import numpy as np
+from mpi4py import MPI
+from solvers.boltzmann.ap_scheme import Mixture, MixtureParams
+from solvers.boltzmann.space import SpaceMixture
+from solvers.boltzmann.space_runs import evolve
+from solvers.parallel import guarded
+
+comm = MPI.COMM_WORLD
+mix = Mixture(MixtureParams(dim=2, n=8, mass_ratio=100.0, Lhat=5.0), T_ref=(2.0, 2.0))
+sp = SpaceMixture(mix, 6, 1.0, None, None, 0.01, "ap2", comm, positivity=False)
+fL, fH = sp.maxwellians((1.0, 1.0), (0.0, 0.0), (1.0, 1.0))
+if comm.rank == comm.size - 1:
+    fH[0, 0, 0] = np.nan                       # one value on the last rank only
+sys.exit(guarded(lambda: evolve(sp, fL, fH, 5 * sp.dt) and 0, comm))
+"""
+
+
+@pytest.mark.parametrize("n", [1, pytest.param(2, marks=pytest.mark.mpi)])
+def test_non_finite_f_stops_the_run_exit_3(tmp_path, n):
+    """A NaN in one value of f on one rank stops every rank at the first step with one message and
+    exit code 3 (collective: no hang, no abort), instead of running on and failing at the write."""
+    script = tmp_path / "nan.py"
+    script.write_text(NAN_SCRIPT)
+    proc = run_script(script, n=n, timeout=300)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.count("error: f stopped being finite at step 1 of 5") == 1, proc.stderr
+    assert "MPI_ABORT" not in proc.stderr and "Traceback" not in proc.stderr
 
 
 @pytest.mark.parametrize("fmt,key", [

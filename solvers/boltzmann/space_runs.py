@@ -9,6 +9,7 @@ import time
 import numpy as np
 from mpi4py import MPI
 
+from ..parallel import UserError
 from .ap_scheme import Mixture, MixtureParams
 from .positivity import positive_maxwellian
 from .space import SpaceMixture
@@ -16,6 +17,13 @@ from .transport import Boundary, maxwellian_wall
 
 STATE_KEYS = ("n_L", "n_H", "u_L", "u_H", "T_L", "T_H")
 MOMENT_KEYS = ("n_L", "u_L", "T_L", "n_H", "u_H", "T_H")
+
+
+class StateNotFinite(UserError):
+    """f stopped being finite during the run: the run stops at that step, nothing is written; exit 3.
+    Collective when the solver's communicator is the world's group (every rank raises it)."""
+
+    exit_code = 3
 
 
 def box_temperatures(case: dict) -> tuple[float, float]:
@@ -85,7 +93,8 @@ def evolve(sp: SpaceMixture, fL: np.ndarray, fH: np.ndarray, t_end: float, n_sna
     """Advance to ``t_end`` with the CFL step (the last step shortened); moment snapshots of the local
     cells (``n_snap`` evenly spaced in steps, first and last included), ``f_snap`` f snapshots,
     domain totals at every snapshot, the smallest value of f met and the positivity-fix counts of
-    the solver so far (:meth:`.SpaceMixture.limiter_counts`). Collective."""
+    the solver so far (:meth:`.SpaceMixture.limiter_counts`). Raises :class:`StateNotFinite` at the
+    first step whose f is not finite on some rank. Collective."""
     n = max(1, math.ceil(t_end / sp.dt * (1 - 1e-12)))
     dt = t_end / n
     snaps = set(np.linspace(0, n, max(n_snap, 2)).round().astype(int))
@@ -96,6 +105,12 @@ def evolve(sp: SpaceMixture, fL: np.ndarray, fH: np.ndarray, t_end: float, n_sna
     for i in range(n + 1):
         if i:
             fL, fH = sp.step(fL, fH, dt)
+            if not sp.comm.allreduce(bool(np.isfinite(fL).all() and np.isfinite(fH).all()), op=MPI.LAND):
+                raise StateNotFinite(
+                    f"f stopped being finite at step {i} of {n} (t = {i * dt:.6g}); nothing written. Under-resolved "
+                    "velocity grids (velocity.n, Lhat) or negative f growing at an inflow or wall end are the known "
+                    "causes: try a larger velocity.n, or time.positivity = true",
+                    collective=MPI.Comm.Compare(sp.comm, MPI.COMM_WORLD) in (MPI.IDENT, MPI.CONGRUENT))
             fmin = min(fmin, sp.min_value(fL, fH))
             if progress is not None:
                 progress(1)
