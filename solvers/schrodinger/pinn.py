@@ -130,6 +130,7 @@ class TrialFunction(torch.nn.Module):
         else:
             vmin = min(v for (_, _, v) in self.vregions)
             self.v_range = (vmin, max(v for (_, _, v) in self.vregions))
+        self.gauss_logit: torch.nn.Parameter | None = None
         if self.smooth and cfg.tails == "auto":               # Gaussian factor (module docstring)
             self.gauss_logit = torch.nn.Parameter(torch.tensor(math.log(0.7 / 0.3), dtype=DTYPE))
         elif cfg.networks == "per_region" and cfg.tails == "auto":
@@ -180,8 +181,11 @@ class TrialFunction(torch.nn.Module):
             xs, ws = groups.setdefault((v, k), ([], []))
             xs.append(x)
             ws.append(w)
-        return [(x, torch.cat(ws), v(x) if callable(v) else v, k)
-                for (v, k), (xs, ws) in groups.items() for x in [torch.cat(xs)]]
+        out = []
+        for (v, k), (xs, ws) in groups.items():
+            x = torch.cat(xs)
+            out.append((x, torch.cat(ws), v(x) if callable(v) else v, k))    # a smooth V at its points
+        return out
 
     def _mirror_index(self, l: float, r: float) -> int | None:
         cx, tol = self.pot.center, 1e-12 * self.pot.length
@@ -240,7 +244,7 @@ class TrialFunction(torch.nn.Module):
     def forward(self, x: torch.Tensor, region: int) -> torch.Tensor:
         """ψ at points ``x`` lying in network region ``region``."""
         g = (x - self.pot.lo) * (self.pot.hi - x) / (0.25 * self.pot.length ** 2)
-        if hasattr(self, "gauss_logit"):                 # e^{-a (x - x0)²}, 0 < a < ω/(4c)
+        if self.gauss_logit is not None:                 # e^{-a (x - x0)²}, 0 < a < ω/(4c)
             a = self.pot.gauss_rate * torch.sigmoid(self.gauss_logit)
             g = g * torch.exp(-a * (x - self.pot.line.center) ** 2)
         return g * self._h(x, region)
