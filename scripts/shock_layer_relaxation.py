@@ -7,9 +7,10 @@ length ``ℓ`` behind the shock, ``τ = ℓ/u_2`` and ``τ/τ_0``, the same fit 
     OMP_NUM_THREADS=1 mpirun -n 2 python scripts/shock_layer_relaxation.py ...   # same figures (x split)
 
 ``--advected``: the tail without the shock instead (:func:`.shock_layer.advected_relaxation`: both species
-flowing at ``--drift`` heavy thermal speeds through two inflow ends, a two-temperature state let in on the left).
+flowing at ``--drift`` heavy thermal speeds, a two-temperature state let in on the left, an open (outflow) right
+end, velocity boxes centred at the flow; ``--right inflow --centred-boxes``: the earlier set-up).
 
-Writes ``results/shock_layer.json`` (one row per run, appended to what is there) and the final
+Writes ``results/shock_layer.json`` (``--json``; one row per run, appended to what is there) and the final
 profiles to ``results/shock_layer_<mass ratio>_<cells>.npz``.
 """
 from __future__ import annotations
@@ -45,9 +46,12 @@ def main() -> None:
     ap.add_argument("--lengths", type=float, default=5.5, help="--advected: domain in ℓ_0")
     ap.add_argument("--ell-guess", type=float, default=2.0, help="--advected: initial profile exp(-x/(g ℓ_0))")
     ap.add_argument("--positivity", action="store_true", help="positivity fix after every collision step")
+    ap.add_argument("--centred-boxes", action="store_true", help="--advected: boxes centred at 0 (default: at the flow)")
+    ap.add_argument("--right", choices=("outflow", "inflow"), default="outflow", help="--advected: right end")
+    ap.add_argument("--json", default="shock_layer.json", help="rows appended to results/<this>")
     args = ap.parse_args()
     res = Path(__file__).resolve().parents[1] / "results"
-    out = res / "shock_layer.json"
+    out = res / args.json
     rows = json.loads(out.read_text()) if out.exists() else []
     if COMM.rank == 0:
         res.mkdir(exist_ok=True)
@@ -55,10 +59,12 @@ def main() -> None:
         for c in args.cells:
             if args.advected:
                 f = advected_relaxation(COMM, mr, c, n_H=args.n_H, drift=args.drift, n=args.n, t_lengths=args.t_lengths,
-                                        lengths=args.lengths, ell_guess=args.ell_guess)
+                                        lengths=args.lengths, ell_guess=args.ell_guess,
+                                        moving_boxes=not args.centred_boxes, right=args.right)
                 if COMM.rank == 0:
                     print(f"advected relaxation, m_H/m_L = {mr:g}, n_H/n_L = {args.n_H:g}, drift {args.drift:g}, N = "
-                          f"{args.n}: nx = {f['nx']} ({f['cells_per_ell0']:.2f} cells per l0 = {f['ell0']:.3f}), "
+                          f"{args.n}, boxes {'centred' if args.centred_boxes else 'at the flow'}, right end "
+                          f"{args.right}: nx = {f['nx']} ({f['cells_per_ell0']:.2f} cells per l0 = {f['ell0']:.3f}), "
                           f"{f['steps']} steps, {f['wall']:.0f} s: tau/tau0 = {f['tau'] / f['tau0']:.4f} (0.75 t_end "
                           f"{f['tau_prev'] / f['tau0']:.4f}; bracket [1, {1 + args.n_H:g}]); on a constant offset "
                           f"{f['ell_offset'] / f['ell0']:.4f} (offset {f['offset'] / f['delta']:.4f} of the inflow's), "

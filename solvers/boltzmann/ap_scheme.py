@@ -70,17 +70,19 @@ class MixtureParams:
 class Mixture:
     """Grids and operators of a light/heavy mixture. Collective calls (the spectral operators)."""
 
-    def __init__(self, p: MixtureParams, comm: MPI.Comm = MPI.COMM_SELF, full_cross: bool = False, T_ref: tuple[float, float] = (1.0, 1.0)):
+    def __init__(self, p: MixtureParams, comm: MPI.Comm = MPI.COMM_SELF, full_cross: bool = False,
+                 T_ref: tuple[float, float] = (1.0, 1.0), centers: tuple[float, float] = (0.0, 0.0)):
         """``T_ref = (T_L, T_H)``: temperatures that scale each species' box (``L_i = Lhat sqrt(T_i/m_i)``);
-        the full cross operator needs nested boxes, so with ``full_cross`` both use the larger one."""
+        the full cross operator needs nested boxes, so with ``full_cross`` both use the larger one (and one
+        centre). ``centers = (c_L, c_H)``: the ``v_1`` at which each box is centred (a flow's velocity)."""
         self.p, self.comm = p, comm
         self.m_L, self.m_H = 1.0, float(p.mass_ratio)
         self.mu = self.m_L / self.m_H
         self.b = 1.0 / SPHERE_AREA[p.dim] if p.b is None else p.b
         if full_cross:
             T_ref = (max(T_ref),) * 2
-        self.gL = VelocityGrid.for_species(p.dim, p.n, self.m_L, T_ref[0], p.Lhat)
-        self.gH = VelocityGrid.for_species(p.dim, p.n, self.m_H, T_ref[1], p.Lhat)
+        self.gL = VelocityGrid.for_species(p.dim, p.n, self.m_L, T_ref[0], p.Lhat, centers[0])
+        self.gH = VelocityGrid.for_species(p.dim, p.n, self.m_H, T_ref[1], p.Lhat, centers[1])
         kw = dict(gamma=p.gamma, b=self.b, n_rho=p.n_rho, n_dir=p.n_dir, conservative=True, comm=comm)
         self.QLL = FastSpectral(self.gL, **kw)
         self.QHH = FastSpectral(self.gH, **kw)

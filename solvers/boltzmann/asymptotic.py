@@ -87,7 +87,7 @@ class Lorentz:
         c = sfft.fftn(f, axes=vaxes(g), workers=1) / P
         c[..., self.nyq] = 0.0
         u = np.asarray(u, float)
-        c = c * np.exp(1j * math.pi * sum(kd * g.expand(u[..., i] + g.L) for i, kd in enumerate(g.k)) / g.L)
+        c = c * np.exp(1j * math.pi * sum(kd * g.expand(u[..., i] - g.origin[i]) for i, kd in enumerate(g.k)) / g.L)
         c = c.reshape((-1, P))[:, self.order]
         S = np.add.reduceat(c.real, self.starts, axis=-1)            # Re Σ_{|k| = κ} ĉ_k e^{...}
         r = _speed(g, u).reshape(-1)
@@ -128,7 +128,8 @@ def energy_exchange(g: VelocityGrid, f: np.ndarray, mu: float, m_L: float, n_H, 
 
 def energy_exchange_bound(g: VelocityGrid, mu: float, m_L: float, n_H, T_H, gamma: float,
                           b: float) -> np.ndarray:
-    """Upper bound of the spectral radius of ``D`` (sizes the penalisation)."""
+    """Upper bound of the spectral radius of ``D`` (sizes the penalisation); ``sqrt(d) L`` bounds ``|v - u_H|``
+    on a box centred near ``u_H`` (centre the box at the flow: :class:`.velocity.VelocityGrid`)."""
     nu_max = np.asarray(n_H) * b * SPHERE_AREA[g.dim] * (math.sqrt(g.dim) * g.L) ** gamma
     km = _kmax(g)
     return mu * nu_max * ((np.asarray(T_H) / m_L) * km ** 2 + math.sqrt(g.dim) * g.L * km + g.dim + gamma)

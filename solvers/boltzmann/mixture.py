@@ -34,9 +34,13 @@ from .velocity import VelocityGrid
 
 
 def common_ratio(gi: VelocityGrid, gj: VelocityGrid) -> int:
-    """Integer ``r = L_wide / L_narrow`` (raises ``ValueError`` if the boxes do not nest)."""
+    """Integer ``r = L_wide / L_narrow`` (raises ``ValueError`` if the boxes do not nest: other ``N``,
+    dimension or centre, or a ratio that is not an integer)."""
     if gi.n != gj.n or gi.dim != gj.dim:
         raise ValueError("the two species' grids must have the same dimension and N")
+    if gi.center != gj.center:
+        raise ValueError(f"full cross operator needs boxes with one centre (nested grids), got {gi.center} "
+                         f"and {gj.center}")
     ratio = max(gi.L, gj.L) / min(gi.L, gj.L)
     r = int(round(ratio))
     if abs(ratio - r) > 1e-9 * ratio:
@@ -53,7 +57,7 @@ class CrossCollision:
         self.gi, self.gj, self.r = gi, gj, common_ratio(gi, gj)
         self.mi, self.mj = float(mi), float(mj)
         wide = gi if gi.L >= gj.L else gj
-        self.gc = VelocityGrid(gi.dim, self.r * gi.n, wide.L)
+        self.gc = VelocityGrid(gi.dim, self.r * gi.n, wide.L, wide.center)
         self.op = FastSpectral(self.gc, gamma=gamma, b=b, R=wide.R, n_rho=n_rho or max(gi.n, self.gc.n // 2),
                                n_dir=n_dir or (gi.n if gi.dim == 2 else None),
                                mu=(mi / (mi + mj), mj / (mi + mj)), self_collision=False, comm=comm)

@@ -191,13 +191,25 @@ def _state(doc: str) -> Table:
     }).optional()
 
 
+ENDS = ("periodic", "specular", "diffuse", "inflow", "outflow")   # outflow: zero-gradient open end
+
+
 def _check_space(s: dict, path: str) -> None:
     bc = s["boundary"]
     if (bc["left"] == "periodic") != (bc["right"] == "periodic"):
         raise CaseError("boundary.right" if bc["left"] == "periodic" else "boundary.left",
                         "periodic must be chosen at both ends")
     if s["initial"]["type"] == "riemann" and bc["left"] == "periodic":
-        raise CaseError("boundary.left", "Riemann data needs non-periodic ends (inflow, specular or diffuse)")
+        raise CaseError("boundary.left", "Riemann data needs non-periodic ends (inflow, outflow, specular or diffuse)")
+    vel = s["velocity"]
+    for side in ("left", "right"):
+        for sp in ("L", "H"):
+            if bc[side] in ("specular", "diffuse") and vel[f"center_{sp}"] != 0:
+                raise CaseError(f"velocity.center_{sp}", f"a {bc[side]} wall (boundary.{side}) needs the box centred "
+                                                         f"at v_1 = 0 (mirror map), got {vel[f'center_{sp}']}")
+    if s["time"]["scheme"].startswith("full") and vel["center_L"] != vel["center_H"]:
+        raise CaseError("velocity.center_H", f"the full cross operators need one centre for both boxes (nested "
+                                             f"grids), got center_L = {vel['center_L']}, center_H = {vel['center_H']}")
     if not 0 < s["initial"]["x0"] < 1:
         raise CaseError("initial.x0", f"must be in (0, 1) (fraction of space.Lx), got {s['initial']['x0']}")
     if s["time"]["scheme"].startswith("full"):
@@ -211,7 +223,12 @@ def _check_space(s: dict, path: str) -> None:
 
 
 SPACE_SCHEMA = Table({
-    "velocity": MIXTURE_SCHEMA.keys["velocity"],
+    "velocity": Table({
+        **MIXTURE_SCHEMA.keys["velocity"].keys,
+        "center_L": Float(default=0.0, doc="v_1 at which the light box is centred (a flow's velocity; walls need 0)"),
+        "center_H": Float(default=0.0, doc="v_1 at which the heavy box is centred: a heavy flow of many thermal speeds "
+                                           "needs its box centred near it (walls need 0)"),
+    }),
     "kernel": MIXTURE_SCHEMA.keys["kernel"],
     "species": Table({
         "mass_ratio": Float(positive=True, min=1.0, max=1e12,
@@ -225,8 +242,8 @@ SPACE_SCHEMA = Table({
         "cfl": Float(default=0.45, positive=True, max=0.5, doc="dt = cfl dx / max|v_1| (<= 1/2: positivity)"),
     }),
     "boundary": Table({
-        "left": Choice(("periodic", "specular", "diffuse", "inflow"), default="periodic", doc="x = 0"),
-        "right": Choice(("periodic", "specular", "diffuse", "inflow"), default="periodic", doc="x = Lx"),
+        "left": Choice(ENDS, default="periodic", doc="x = 0"),
+        "right": Choice(ENDS, default="periodic", doc="x = Lx"),
         "T_left": Float(default=1.0, positive=True, doc="wall temperature at x = 0 (diffuse)"),
         "T_right": Float(default=1.0, positive=True, doc="wall temperature at x = Lx (diffuse)"),
     }).optional(),

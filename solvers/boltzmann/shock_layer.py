@@ -199,8 +199,8 @@ def shock_relaxation(comm, mass_ratio: float, cells: float, n_snap: int = 41, pr
 
 def advected_relaxation(comm, mass_ratio: float, cells: float, n_H: float = 0.05, T: float = 1.0,
                         delta: float = 0.2, drift: float = 1.5, n: int = 16, Lhat: float = 5.0, scheme: str = "ap2",
-                        lengths: float = 5.5, t_lengths: float = 8.0, margin: float = 1.5, ell_guess: float = 2.0
-                        ) -> dict:
+                        lengths: float = 5.5, t_lengths: float = 8.0, margin: float = 1.5, ell_guess: float = 2.0,
+                        moving_boxes: bool = True, right: str = "outflow") -> dict:
     """The tail behind a shock without the shock: both species flow at ``u = drift sqrt(T/m_H)`` (``drift``
     heavy thermal speeds) through ``[0, lengths ℓ_0]``, ``ℓ_0 = u τ_0``; the left end lets in Maxwellians
     with ``T_L = T + δ n_H/n``, ``T_H = T - δ n_L/n`` (same density and pressure as the equilibrium at ``T``,
@@ -212,13 +212,21 @@ def advected_relaxation(comm, mass_ratio: float, cells: float, n_H: float = 0.05
     before the right end (its conduction layer), at ``t_end`` and at ``0.75 t_end`` (steadiness); and ``ℓ`` of
     a decay on a constant offset over ``[ℓ_0/2, L_x - margin ℓ_0]`` (:func:`decay_length_offset`). The model
     treats the heavy as advected at ``u``; at small ``drift`` its own streaming (thermal spread ``u/drift``) adds
-    a heavy conduction ``~ v_thH²/ν_H``, relative size ``~ 1/drift²``; the heavy box is scaled to hold
-    ``drift + 4.5`` thermal speeds (drift 4 at N = 16 blows up: measured). Collective."""
+    a heavy conduction ``~ v_thH²/ν_H``, relative size ``~ 1/drift²``, and the light's conduction is of relative
+    size ``χ/(u ℓ) ∝ 1/u² ∝ 1/drift²`` too: ``τ/τ_0 - 1 = O(1/drift²)``, and ``τ → τ_0`` as the drift grows.
+    ``moving_boxes``: both velocity boxes centred at ``u`` (any drift; scaled to 1.2 of each species' inflow
+    temperature); otherwise centred at 0, the heavy box scaled to hold ``drift + 4.5`` thermal speeds (drift 4
+    at N = 16 blows up: measured). ``right``: ``"outflow"`` (zero-gradient open end) or ``"inflow"`` (the
+    equilibrium at ``T`` let in: over-determines the subsonic flow, which then leaves the uniform state by a
+    few per cent). Collective."""
     p = MixtureParams(dim=2, n=n, Lhat=Lhat, mass_ratio=mass_ratio)
     n_L, ntot = 1.0, 1.0 + n_H
     TL0, TH0 = T + delta * n_H / ntot, T - delta * n_L / ntot
-    mix = Mixture(p, T_ref=(1.2 * TL0, T * max(1.2, ((drift + 4.5) / Lhat) ** 2)))   # heavy box: drift + 4.5 σ
-    u = drift * math.sqrt(T / mix.m_H)
+    u = drift * math.sqrt(T / mass_ratio)
+    if moving_boxes:
+        mix = Mixture(p, T_ref=(1.2 * TL0, 1.2 * T), centers=(u, u))
+    else:
+        mix = Mixture(p, T_ref=(1.2 * TL0, T * max(1.2, ((drift + 4.5) / Lhat) ** 2)))   # heavy box: drift + 4.5 σ
     tau0 = homogeneous_time(mix, n_L, n_H, T, scheme, u=u)
     ell0 = u * tau0
     Lx = lengths * ell0
@@ -227,6 +235,10 @@ def advected_relaxation(comm, mass_ratio: float, cells: float, n_H: float = 0.05
     ends = [tuple(Boundary("inflow", positive_maxwellian(g, dens, uv, temp, m))
                   for g, m, dens, temp in ((mix.gL, mix.m_L, n_L, TL), (mix.gH, mix.m_H, n_H, TH)))
             for TL, TH in ((TL0, TH0), (T, T))]
+    if right == "outflow":
+        ends[1] = (Boundary("outflow"), Boundary("outflow"))
+    elif right != "inflow":
+        raise ValueError(f"right end must be 'outflow' or 'inflow', got {right!r}")
     sp = SpaceMixture(mix, nx, Lx, ends[0], ends[1], 1.0, scheme, comm)
     d0 = delta * np.exp(-sp.x / (ell_guess * ell0))
     fL, fH = sp.maxwellians((n_L, n_H), (u, u), (T + d0 * n_H / ntot, T - d0 * n_L / ntot))
@@ -248,7 +260,8 @@ def advected_relaxation(comm, mass_ratio: float, cells: float, n_H: float = 0.05
                "flow_dev": float(max(np.abs(cat["n_H"][-1] / n_H - 1).max(), np.abs(cat["u_H"][-1] / u - 1).max(),
                                      np.abs(cat["n_L"][-1] / n_L - 1).max()))}
     fig = comm.bcast(fig, root=0)
-    fig.update(mass_ratio=mass_ratio, n_H_over_n_L=n_H, delta=delta, u=u, tau0=tau0, ell0=ell0, tau=fig["ell"] / u,
+    fig.update(mass_ratio=mass_ratio, n_H_over_n_L=n_H, delta=delta, drift=drift, n=n, moving_boxes=moving_boxes,
+               right=right, u=u, tau0=tau0, ell0=ell0, tau=fig["ell"] / u,
                tau_prev=fig["ell_prev"] / u, nx=nx, dx=sp.dx, cells_per_ell0=ell0 / sp.dx, steps=r["steps"],
                dt=r["dt"], t_end=t_end, fmin=r["fmin"], wall=r["wall"], bracket=(tau0, tau0 * (1 + n_H)))
     return fig

@@ -46,6 +46,9 @@ class SpaceMixture:
         from petsc4py import PETSc
         if (left is None) != (right is None):
             raise ValueError("periodic boundaries must be periodic at both ends")
+        walls = any(b.kind in ("specular", "diffuse") for b in (left or ()) + (right or ()))
+        if walls and not (mix.gL.center[0] == mix.gH.center[0] == 0.0):
+            raise ValueError("specular and diffuse walls need velocity boxes centred at v_1 = 0 (mirror map)")
         if not 0 < cfl <= CFL_MAX:
             raise ValueError(f"cfl must be in (0, {CFL_MAX}] (positivity of the MUSCL stages), got {cfl}")
         self.mix, self.nx, self.Lx, self.Kn, self.scheme = mix, nx, Lx, Kn, scheme

@@ -40,12 +40,15 @@ def build(case: dict, comm) -> SpaceMixture:
     vel, ker, sp, tm, bc = case["velocity"], case["kernel"], case["space"], case["time"], case["boundary"]
     p = MixtureParams(dim=vel["dim"], n=vel["n"], Lhat=vel["Lhat"], mass_ratio=case["species"]["mass_ratio"],
                       gamma=ker["gamma"], b=ker["b"], n_rho=ker["n_rho"] or None, n_dir=ker["n_dir"] or None)
-    mix = Mixture(p, full_cross=tm["scheme"].startswith("full"), T_ref=box_temperatures(case))
+    mix = Mixture(p, full_cross=tm["scheme"].startswith("full"), T_ref=box_temperatures(case),
+                  centers=(vel["center_L"], vel["center_H"]))
     ends = []
     for side in ("left", "right"):
         kind = bc[side]
         if kind == "periodic":
             ends.append(None)
+        elif kind == "outflow":
+            ends.append((Boundary("outflow"), Boundary("outflow")))
         elif kind == "diffuse":
             ends.append(tuple(Boundary("diffuse", maxwellian_wall(g, bc[f"T_{side}"], m))
                               for g, m in ((mix.gL, mix.m_L), (mix.gH, mix.m_H))))

@@ -61,8 +61,11 @@ def upwind_flux(v1: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarr
 @dataclass
 class Boundary:
     """A physical boundary of the x-interval. ``kind``: ``specular``, ``diffuse`` (Maxwell wall at rest,
-    temperature ``T_wall``, full accommodation, zero net mass flux per species) or ``inflow``
-    (ghost cells hold ``f_in``, given Maxwellians; outgoing characteristics leave freely)."""
+    temperature ``T_wall``, full accommodation, zero net mass flux per species), ``inflow`` (ghost cells
+    hold ``f_in``, given Maxwellians; outgoing characteristics leave freely) or ``outflow`` (ghost cells
+    copy the last interior cell: zero gradient, the interior decides what enters — the usual open end of
+    kinetic solvers, which does not over-determine a subsonic flow). The walls need a velocity box
+    centred at ``v_1 = 0`` (the mirror map ``v_1 -> -v_1`` must map the grid onto itself)."""
 
     kind: str
     wall: np.ndarray | None = None      # diffuse: wall Maxwellian on the species grid; inflow: f_in
@@ -76,7 +79,7 @@ class Boundary:
             fg[ghost] = src[:, mirror_index(fg.shape[1])]
         elif self.kind == "inflow":
             fg[ghost] = self.wall
-        else:                                                        # diffuse: zero slope in the wall cell
+        else:                                  # diffuse (zero slope in the wall cell), outflow (zero gradient)
             fg[ghost] = fg[NG] if side == "left" else fg[-NG - 1]
 
     def wall_flux(self, v1: np.ndarray, flux: np.ndarray, state: np.ndarray, side: str) -> None:
