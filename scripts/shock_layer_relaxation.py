@@ -66,7 +66,8 @@ def main() -> None:
                           f"{args.n}, boxes {'centred' if args.centred_boxes else 'at the flow'}, right end "
                           f"{args.right}: nx = {f['nx']} ({f['cells_per_ell0']:.2f} cells per l0 = {f['ell0']:.3f}), "
                           f"{f['steps']} steps, {f['wall']:.0f} s: tau/tau0 = {f['tau'] / f['tau0']:.4f} (0.75 t_end "
-                          f"{f['tau_prev'] / f['tau0']:.4f}; bracket [1, {1 + args.n_H:g}]); on a constant offset "
+                          f"{f['tau_prev'] / f['tau0']:.4f}; bracket [1, {1 + args.n_H:g}]); over [0.5, 2.5] l0 "
+                          f"{f['tau_head'] / f['tau0']:.4f} (0.75 t_end {f['tau_head_prev'] / f['tau0']:.4f}); on a constant offset "
                           f"{f['ell_offset'] / f['ell0']:.4f} (offset {f['offset'] / f['delta']:.4f} of the inflow's), "
                           f"tau0 = {f['tau0']:.3f}, "
                           f"flow deviation {f['flow_dev']:.2e}", flush=True)

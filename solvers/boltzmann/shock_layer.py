@@ -200,7 +200,7 @@ def shock_relaxation(comm, mass_ratio: float, cells: float, n_snap: int = 41, pr
 def advected_relaxation(comm, mass_ratio: float, cells: float, n_H: float = 0.05, T: float = 1.0,
                         delta: float = 0.2, drift: float = 1.5, n: int = 16, Lhat: float = 5.0, scheme: str = "ap2",
                         lengths: float = 5.5, t_lengths: float = 8.0, margin: float = 1.5, ell_guess: float = 2.0,
-                        moving_boxes: bool = True, right: str = "outflow") -> dict:
+                        moving_boxes: bool = True, right: str = "outflow", head: float = 2.5) -> dict:
     """The tail behind a shock without the shock: both species flow at ``u = drift sqrt(T/m_H)`` (``drift``
     heavy thermal speeds) through ``[0, lengths ℓ_0]``, ``ℓ_0 = u τ_0``; the left end lets in Maxwellians
     with ``T_L = T + δ n_H/n``, ``T_H = T - δ n_L/n`` (same density and pressure as the equilibrium at ``T``,
@@ -210,7 +210,10 @@ def advected_relaxation(comm, mass_ratio: float, cells: float, n_H: float = 0.05
     that profile with ``ℓ = ell_guess ℓ_0``; run to ``t_lengths τ_0``; ``ℓ`` fitted (:func:`decay_length`) over
     ``[ℓ_0/2, ξ_b]``, ``ξ_b`` where ``|T_H - T_L|`` falls below 3 % of its inflow value or ``margin ℓ_0``
     before the right end (its conduction layer), at ``t_end`` and at ``0.75 t_end`` (steadiness); and ``ℓ`` of
-    a decay on a constant offset over ``[ℓ_0/2, L_x - margin ℓ_0]`` (:func:`decay_length_offset`). The model
+    a decay on a constant offset over ``[ℓ_0/2, L_x - margin ℓ_0]`` (:func:`decay_length_offset`); and ``ℓ`` over the
+    first two e-folds, ``[ℓ_0/2, head ℓ_0]`` (``ell_head``: the decay the inflow state starts, before the flow's
+    own slow adjustment — the few 1e-4 it departs from uniform heat the heavy by compression — shows up in the
+    far tail). The model
     treats the heavy as advected at ``u``; at small ``drift`` its own streaming (thermal spread ``u/drift``) adds
     a heavy conduction ``~ v_thH²/ν_H``, relative size ``~ 1/drift²``, and the light's conduction is of relative
     size ``χ/(u ℓ) ∝ 1/u² ∝ 1/drift²`` too: ``τ/τ_0 - 1 = O(1/drift²)``, and ``τ → τ_0`` as the drift grows.
@@ -254,12 +257,15 @@ def advected_relaxation(comm, mass_ratio: float, cells: float, n_H: float = 0.05
         small = (x > a) & (np.abs(dT[-1]) < 0.03 * delta)
         window = (a, min(b, float(x[small].min())) if small.any() else b)
         ells = [decay_length(x, dT[i], window) for i in (-2, -1)]
+        heads = [decay_length(x, dT[i], (a, head * ell0)) for i in (-2, -1)]
         ell_c, offset = decay_length_offset(x, dT[-1], (a, b))
         fig = {"ell": ells[-1], "ell_prev": ells[0], "window": window, "ell_offset": ell_c, "offset": offset,
+               "ell_head": heads[-1], "ell_head_prev": heads[0],
                "x": x, "dT": dT[-1], "dT_prev": dT[-2],
                "flow_dev": float(max(np.abs(cat["n_H"][-1] / n_H - 1).max(), np.abs(cat["u_H"][-1] / u - 1).max(),
                                      np.abs(cat["n_L"][-1] / n_L - 1).max()))}
     fig = comm.bcast(fig, root=0)
+    fig.update(tau_head=fig["ell_head"] / u, tau_head_prev=fig["ell_head_prev"] / u)
     fig.update(mass_ratio=mass_ratio, n_H_over_n_L=n_H, delta=delta, drift=drift, n=n, moving_boxes=moving_boxes,
                right=right, u=u, tau0=tau0, ell0=ell0, tau=fig["ell"] / u,
                tau_prev=fig["ell_prev"] / u, nx=nx, dx=sp.dx, cells_per_ell0=ell0 / sp.dx, steps=r["steps"],

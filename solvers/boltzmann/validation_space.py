@@ -6,7 +6,10 @@
 - periodic box with collisions: mass of each species, total momentum and energy to rounding, without
   and with the positivity fix of :mod:`.positivity` (then ``f >= 0`` throughout);
 - positivity of the transport (Riemann data, walls) and mass conservation at specular and diffuse walls;
-- the CFL step is stable for every Kn and mass ratio (no Kn, no ε in dt).
+- the CFL step is stable for every Kn and mass ratio (no Kn, no ε in dt);
+- temperature relaxation in a flow (the tail behind a shock, :func:`.shock_layer.advected_relaxation`) at
+  m_H/m_L = 100 and 1000: the decay time of ``T_L - T_H`` along the flow is the homogeneous solver's
+  equalisation time ``τ_0`` within the two-temperature model's bracket ``[τ_0, τ_0 (1 + n_H/n_L)]``.
 """
 from __future__ import annotations
 
@@ -123,7 +126,8 @@ def cfl_step_any_kn(comm, n: int = 16, nx: int = 8, steps: int = 10) -> list[tup
 
 
 @check("boltzmann_space", doc="space-dependent mixture: uniform = homogeneous, free-streaming order 2, "
-                              "conservation, positivity, walls, CFL-only dt")
+                              "conservation, positivity, walls, CFL-only dt, Sod -> Euler, relaxation in a flow = "
+                              "homogeneous time")
 def validate_boltzmann_space(comm, plots: str | None = None) -> list[CheckResult]:
     res: list[CheckResult] = []
     for scheme, pos in (("ap", False), ("ap2", False), ("ap2", True)):
@@ -165,6 +169,25 @@ def validate_boltzmann_space(comm, plots: str | None = None) -> list[CheckResult
     res.append(CheckResult("cfl-dt-any-kn", "stable runs with the CFL dt, Kn = 1..1e-6, m_H/m_L = 1e2, 1e4",
                            float(sum(r[3] for r in rows)), f"= {len(rows)}", allok))
     res += sod_checks(comm)
+    res += relaxation_checks(comm)
+    return res
+
+
+def relaxation_checks(comm, drift: float = 40.0, cells: float = 4.0) -> list[CheckResult]:
+    """The advected temperature relaxation (:func:`.shock_layer.advected_relaxation`, N = 16, velocity boxes
+    centred at the flow, ``drift`` heavy thermal speeds, ``cells`` cells per ``ℓ_0``) at m_H/m_L = 100 and 1000:
+    ``τ/τ_0`` over the first two e-folds within the bracket ``[1, 1 + n_H/n_L]`` (``n_H/n_L = 0.05``), with 1 %
+    allowed below it (the fit)."""
+    from .shock_layer import advected_relaxation
+    res = []
+    for mr in (100.0, 1000.0):
+        f = advected_relaxation(comm, mr, cells, drift=drift, lengths=8.0, t_lengths=12.0, ell_guess=1.05)
+        r, hi = f["tau_head"] / f["tau0"], 1 + f["n_H_over_n_L"]
+        rprint(f"advected temperature relaxation, m_H/m_L = {mr:g}, drift {drift:g} heavy thermal speeds, N = 16, "
+               f"{cells:g} cells per l0: tau/tau0 = {r:.4f} over [0.5, 2.5] l0 (tau0 = {f['tau0']:.4g} from the "
+               f"homogeneous solver; bracket [1, {hi:g}]), {f['steps']} steps", comm=comm)
+        res.append(CheckResult(f"relaxation-tau-{mr:g}", f"tau/tau0 behind the inflow, m_H/m_L = {mr:g}", r,
+                               f"in [0.99, {hi:g}]", 0.99 <= r <= hi))
     return res
 
 
