@@ -24,10 +24,12 @@ the post-shock state): the decay rate ``k`` solves ``(u_2 + χk)(u_2 k - λ_H) =
 so ``τ = 1/(u_2 k)`` lies in ``[τ_0, τ_0 (1 + n_H/n_L)]`` (``τ_0 = 1/(λ_H (1 + n_H/n_L))``: no conduction;
 the upper end: light temperature held by conduction). With a small heavy fraction the bracket is tight.
 
-Measured (docs/boltzmann.md, "Temperature relaxation behind a shock"): at the parameters an N = 16 box
-allows, the mixture forms a compression that widens in time, not a shock followed by a relaxation zone; and
-in :func:`advected_relaxation` the heavy's own streaming (it drifts only 1.5 thermal speeds over the grid)
-makes ``τ`` 2.7 ``τ_0`` at both mass ratios, outside the bracket. Neither is a converged measurement.
+Measured (docs/boltzmann.md, "Temperature relaxation in a flow and behind a shock"): the tail without the
+shock (:func:`advected_relaxation`, velocity boxes centred at the flow, open right end) converges to the
+homogeneous time as the drift grows and dx falls, at m_H/m_L = 100 and 1000 (``τ/τ_0`` 1.003 and 1.013 at
+80 heavy thermal speeds); with boxes centred at 0 the heavy could drift only 1.5-3 thermal speeds and its
+own streaming made ``τ`` 1.3-2.7 ``τ_0``. The shock between two inflow ends forms, at the parameters
+measured, a compression that widens in time rather than a shock followed by a relaxation zone.
 """
 from __future__ import annotations
 
@@ -211,9 +213,9 @@ def advected_relaxation(comm, mass_ratio: float, cells: float, n_H: float = 0.05
     ``[ℓ_0/2, ξ_b]``, ``ξ_b`` where ``|T_H - T_L|`` falls below 3 % of its inflow value or ``margin ℓ_0``
     before the right end (its conduction layer), at ``t_end`` and at ``0.75 t_end`` (steadiness); and ``ℓ`` of
     a decay on a constant offset over ``[ℓ_0/2, L_x - margin ℓ_0]`` (:func:`decay_length_offset`); and ``ℓ`` over the
-    first two e-folds, ``[ℓ_0/2, head ℓ_0]`` (``ell_head``: the decay the inflow state starts, before the flow's
-    own slow adjustment — the few 1e-4 it departs from uniform heat the heavy by compression — shows up in the
-    far tail). The model
+    first two e-folds, ``[ℓ_0/2, head ℓ_0]`` (``ell_head``: the decay the inflow state starts; farther downstream
+    the profile decays more slowly than any exponential — measured, cause not established: the flow departs
+    from uniform by a few 1e-4 there, enough to drive ``T_L - T_H`` of that size by compression). The model
     treats the heavy as advected at ``u``; at small ``drift`` its own streaming (thermal spread ``u/drift``) adds
     a heavy conduction ``~ v_thH²/ν_H``, relative size ``~ 1/drift²``, and the light's conduction is of relative
     size ``χ/(u ℓ) ∝ 1/u² ∝ 1/drift²`` too: ``τ/τ_0 - 1 = O(1/drift²)``, and ``τ → τ_0`` as the drift grows.

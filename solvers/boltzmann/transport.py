@@ -14,7 +14,8 @@ of non-negative values when ``max|v_1| dt / dx <= 1/2``, and so is SSP-RK2 (Gott
 The periodic velocity grid ``v_j = -L + j h`` has its point ``-L`` (≡ ``+L``) without a mirror
 partner; it is given transport speed 0, so the discrete velocity set is symmetric under
 ``v_1 -> -v_1`` and a specular wall conserves mass exactly (the distribution is ~1e-8 of its
-maximum there with the default boxes).
+maximum there with the default boxes). A box centred at a flow velocity ``c`` keeps the rule for its first
+column ``v_1 = c - L`` (no wall can use it; f is as small there).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ CFL_MAX = 0.5          # positivity bound of one forward-Euler stage
 
 
 def transport_velocity(g: VelocityGrid) -> np.ndarray:
-    """``v_1`` on the grid, 0 on the unpaired column ``v_1 = -L``."""
+    """``v_1`` on the grid, 0 on the unpaired first column (``v_1 = -L`` on a centred box)."""
     v1 = g.v[0].copy()
     v1[0] = 0.0
     return v1

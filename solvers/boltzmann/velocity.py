@@ -25,7 +25,7 @@ class VelocityGrid:
     dim: int
     n: int
     L: float
-    center: tuple = ()          # the box centre (``dim`` numbers; empty: the origin)
+    center: tuple = ()          # the box centre (``dim`` numbers; empty: v = 0)
     v: list = field(init=False, repr=False)
     k: list = field(init=False, repr=False)
 
@@ -52,10 +52,6 @@ class VelocityGrid:
     def origin(self) -> tuple:
         """The first grid point ``c - L`` along each axis."""
         return tuple(c - self.L for c in self.center)
-
-    @property
-    def centred(self) -> bool:
-        return not any(self.center)
 
     @property
     def vol(self) -> float:
