@@ -48,6 +48,8 @@ def main() -> None:
     ap.add_argument("--positivity", action="store_true", help="positivity fix after every collision step")
     ap.add_argument("--centred-boxes", action="store_true", help="--advected: boxes centred at 0 (default: at the flow)")
     ap.add_argument("--right", choices=("outflow", "inflow"), default="outflow", help="--advected: right end")
+    ap.add_argument("--shock-frame", action="store_true", help="the shock run in its own frame (boxes centred "
+                    "at (u_1 + u_2)/2; default: the frame moving at (u_1 + u_2)/2)")
     ap.add_argument("--json", default="shock_layer.json", help="rows appended to results/<this>")
     args = ap.parse_args()
     res = Path(__file__).resolve().parents[1] / "results"
@@ -76,7 +78,7 @@ def main() -> None:
                 continue
             f = shock_relaxation(COMM, mr, c, n_H=args.n_H, mach=args.mach, n=args.n, t_lengths=args.t_lengths,
                                  margin_up=args.margins[0], margin_down=args.margins[1], box=args.box,
-                                 positivity=args.positivity)
+                                 positivity=args.positivity, frame="shock" if args.shock_frame else "mid")
             if COMM.rank == 0:
                 print(f"m_H/m_L = {mr:g}, n_H/n_L = {args.n_H:g}, M = {args.mach:g}, N = {args.n}: nx = {f['nx']} "
                       f"({f['cells_per_ell0']:.2f} cells per l0 = {f['ell0']:.3f}), {f['steps']} steps, "
@@ -85,7 +87,8 @@ def main() -> None:
                       f"{f['ell_prev']:.4f}), tau = l/u2 = {f['tau']:.3f}, homogeneous tau0 = {f['tau0']:.3f}, "
                       f"tau/tau0 = {f['tau'] / f['tau0']:.4f} (0.8 t_end: {f['ell_prev'] / f['ell0']:.4f}; "
                       f"bracket [1, {1 + args.n_H:g}]); shock speed {f['s_meas']:.4f} (RH {f['w']:.4f}), "
-                      f"peak |T_H - T_L| {f['peak_dT']:.4f}, floor {f['floor_dT']:.1e}, "
+                      f"peak |T_H - T_L| {f['peak_dT']:.4f}, floor {f['floor_dT']:.1e}, density 10-90 % rise "
+                      f"{f['width'] / f['ell0']:.2f} l0 (0.8 t_end {f['width_prev'] / f['ell0']:.2f}), "
                       f"min f/max f {f['fmin']:.1e}", flush=True)
                 rows.append({k: v for k, v in f.items() if not isinstance(v, np.ndarray)})
                 out.write_text(json.dumps(rows, indent=1))

@@ -40,3 +40,12 @@ def test_homogeneous_time_is_galilean_invariant():
     rest = shock_layer.homogeneous_time(mix, 1.0, 0.05, 1.0)
     drifting = shock_layer.homogeneous_time(mix, 1.0, 0.05, 1.0, u=1.5 / math.sqrt(100.0))
     assert abs(drifting / rest - 1) < 1e-3, drifting / rest
+
+
+def test_rise_width_of_a_tanh_profile():
+    """``ρ = ρ_1 + (ρ_2 - ρ_1)(1 + tanh(x/δ))/2``: the 10-90 % rise is ``2 δ atanh(0.8)`` (to the linear
+    interpolation between points, 1e-3 here)."""
+    x = np.linspace(-10.0, 10.0, 2001)
+    rho = 1.0 + 0.5 * (1 + np.tanh(x / 1.3))
+    w = shock_layer.rise_width(x, rho, 1.0, 2.0)
+    assert abs(w / (2 * 1.3 * math.atanh(0.8)) - 1) < 1e-3, w

@@ -84,6 +84,14 @@ def shock_position(x: np.ndarray, rho: np.ndarray, rho1: float, rho2: float) -> 
     return float(x[i] + (mid - rho[i]) / (rho[i + 1] - rho[i]) * (x[i + 1] - x[i]))
 
 
+def rise_width(x: np.ndarray, rho: np.ndarray, rho1: float, rho2: float, lo: float = 0.1, hi: float = 0.9
+               ) -> float:
+    """Distance over which ``ρ`` rises from ``ρ_1 + lo (ρ_2 - ρ_1)`` to ``ρ_1 + hi (ρ_2 - ρ_1)`` (first crossings
+    from the upstream side, linear between points): the thickness of the compression."""
+    return shock_position(x, rho, rho1, rho1 + 2 * hi * (rho2 - rho1)) - \
+        shock_position(x, rho, rho1, rho1 + 2 * lo * (rho2 - rho1))
+
+
 def tail_window(xi: np.ndarray, d: np.ndarray, xi_max: float, lo: float = 0.5, hi: float = 0.03
                 ) -> tuple[float, float]:
     """The fit window ``[ξ_a, ξ_b]`` behind the shock: from the first point past the peak of ``|d|``
@@ -123,23 +131,34 @@ def decay_length_offset(x: np.ndarray, d: np.ndarray, window: tuple[float, float
 
 def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: float = 1.5, n: int = 16,
                 Lhat: float = 5.0, scheme: str = "ap2", t_lengths: float = 8.0, margin_up: float = 3.0,
-                margin_down: float = 2.0, box: float = 1.2, positivity: bool = False
+                margin_down: float = 2.0, box: float = 1.2, positivity: bool = False, frame: str = "mid"
                 ) -> tuple[SpaceMixture, np.ndarray, np.ndarray, dict]:
     """The solver and initial data of the module docstring's set-up at ``m_H/m_L = mass_ratio``, upstream
     ``n_L = 1``, ``n_H``, ``T = 1``, ``cells`` cells per ``ℓ_0``, for a run to ``t_lengths τ_0``: the domain
     holds the shock's travel plus ``margin_up`` ``ℓ_0`` ahead of it and ``margin_down`` behind the step;
-    velocity boxes scaled to ``box T_2``. Returns ``(sp, f_L, f_H, info)``, ``info`` the states, ``τ_0``,
-    ``ℓ_0``, ``u_2``, ``w`` and ``t_end``. Collective."""
+    velocity boxes scaled to ``box T_2``. ``frame = "shock"``: the run in the shock's own frame instead (upstream
+    let in at ``u_1``, downstream at ``u_2``, both velocity boxes centred at ``(u_1 + u_2)/2``, the shock standing at
+    ``margin_up ℓ_0``; no travel to hold, so long runs need no longer domain). Returns ``(sp, f_L, f_H, info)``,
+    ``info`` the states, ``τ_0``, ``ℓ_0``, ``u_2``, ``w`` (the shock's speed in the frame of the run) and ``t_end``.
+    Collective."""
     p = MixtureParams(dim=2, n=n, Lhat=Lhat, mass_ratio=mass_ratio)
     up, down = rankine_hugoniot(mach, 1.0, n_H, 1.0, 1.0, mass_ratio, p.dim)
     u2, slip = down["s"], up["u"]
     w = u2 + 0.5 * slip                               # frame velocity (u_1 + u_2)/2
-    u_in = {"left": 0.5 * slip, "right": -0.5 * slip}
     T_box = box * down["T"]
-    mix = Mixture(p, T_ref=(T_box, T_box))
+    if frame == "mid":
+        u_in = {"left": 0.5 * slip, "right": -0.5 * slip}
+        mix = Mixture(p, T_ref=(T_box, T_box))
+    elif frame == "shock":
+        u_in = {"left": u2 + slip, "right": u2}
+        mix = Mixture(p, T_ref=(T_box, T_box), centers=(w, w))
+    else:
+        raise ValueError(f"frame must be 'mid' or 'shock', got {frame!r}")
     tau0 = homogeneous_time(mix, down["n_L"], down["n_H"], down["T"], scheme, u=u_in["right"])
     ell0 = u2 * tau0
     t_end = t_lengths * tau0
+    if frame == "shock":
+        w = 0.0
     x0 = w * t_end + margin_up * ell0
     Lx = x0 + margin_down * ell0
     nx = math.ceil(cells * Lx / ell0)
@@ -185,6 +204,7 @@ def shock_relaxation(comm, mass_ratio: float, cells: float, n_snap: int = 41, pr
         far = xi[-1] > u2 * r["t"][-1] + ell0          # initial downstream gas, never shocked
         fig = {"ell": ells[-1], "ell_prev": ells[0], "tau": ells[-1] / u2, "tau0": tau0, "u2": u2, "w": w,
                "s_meas": s_meas, "x_shock": xs[-1], "window": window,
+               "width": rise_width(x, rho[-1], rho1, rho2), "width_prev": rise_width(x, rho[j], rho1, rho2),
                "peak_dT": float(np.abs(dT[-1][xi[-1] > -ell0]).max()),
                "floor_dT": float(np.abs(dT[-1][far]).max()) if far.any() else float("nan"),
                "x": x, "xi": xi[-1], "T_L": cat["T_L"][-1], "T_H": cat["T_H"][-1], "dT_prev": dT[j],
