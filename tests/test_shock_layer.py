@@ -49,3 +49,4 @@ def test_rise_width_of_a_tanh_profile():
     rho = 1.0 + 0.5 * (1 + np.tanh(x / 1.3))
     w = shock_layer.rise_width(x, rho, 1.0, 2.0)
     assert abs(w / (2 * 1.3 * math.atanh(0.8)) - 1) < 1e-3, w
+    assert math.isnan(shock_layer.rise_width(x, rho, 1.0, 3.0))      # never reaches 90 % of a larger rise

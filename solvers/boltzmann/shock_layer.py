@@ -87,7 +87,10 @@ def shock_position(x: np.ndarray, rho: np.ndarray, rho1: float, rho2: float) -> 
 def rise_width(x: np.ndarray, rho: np.ndarray, rho1: float, rho2: float, lo: float = 0.1, hi: float = 0.9
                ) -> float:
     """Distance over which ``ρ`` rises from ``ρ_1 + lo (ρ_2 - ρ_1)`` to ``ρ_1 + hi (ρ_2 - ρ_1)`` (first crossings
-    from the upstream side, linear between points): the thickness of the compression."""
+    from the upstream side, linear between points): the thickness of the compression; NaN if ``ρ`` does not
+    reach the upper level in the domain."""
+    if not (rho >= rho1 + hi * (rho2 - rho1)).any():
+        return math.nan
     return shock_position(x, rho, rho1, rho1 + 2 * hi * (rho2 - rho1)) - \
         shock_position(x, rho, rho1, rho1 + 2 * lo * (rho2 - rho1))
 
