@@ -221,6 +221,47 @@ def test_non_finite_f_stops_the_run_exit_3(tmp_path, n):
     assert "MPI_ABORT" not in proc.stderr and "Traceback" not in proc.stderr
 
 
+SINGULAR_SCRIPT = """
+import sys
+import numpy as np
+from mpi4py import MPI
+from solvers.boltzmann.ap_scheme import Mixture, MixtureParams
+from solvers.boltzmann.space import SpaceMixture
+from solvers.boltzmann.space_runs import evolve
+from solvers.parallel import guarded
+
+comm = MPI.COMM_WORLD
+mix = Mixture(MixtureParams(dim=2, n=8, mass_ratio=100.0, Lhat=5.0), T_ref=(2.0, 2.0))
+sp = SpaceMixture(mix, 6, 1.0, None, None, 0.01, "ap2", comm)
+fL, fH = sp.maxwellians((1.0, 1.0), (0.0, 0.0), (1.0, 1.0))
+step, calls = mix.step, []
+
+
+def singular_second_time(*args):
+    calls.append(1)
+    if len(calls) == 2 and comm.rank == comm.size - 1:     # the last rank only, at its second step
+        raise np.linalg.LinAlgError("Singular matrix")
+    return step(*args)
+
+
+mix.step = singular_second_time
+sys.exit(guarded(lambda: evolve(sp, fL, fH, 5 * sp.dt) and 0, comm))
+"""
+
+
+@pytest.mark.parametrize("n", [1, pytest.param(2, marks=pytest.mark.mpi)])
+def test_singular_collision_step_is_a_clear_exit_3(tmp_path, n):
+    """A singular moment system in one cell's collision step (seen at an unresolved shock: m_H/m_L = 100,
+    M = 2, N = 16) ends the job with one message naming the step and exit code 3, not a traceback; at np = 2
+    the failing rank ends the job (MPI_Abort), the others do not hang."""
+    script = tmp_path / "singular.py"
+    script.write_text(SINGULAR_SCRIPT)
+    proc = run_script(script, n=n, timeout=300)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.count("error: the collision step failed at step 2 of 5") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 @pytest.mark.parametrize("fmt,key", [
     (dict(nx=8, left="periodic", right="specular", init="uniform"), "boundary.right"),
     (dict(nx=8, left="periodic", right="periodic", init="riemann"), "boundary.left"),

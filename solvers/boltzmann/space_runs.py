@@ -20,8 +20,10 @@ MOMENT_KEYS = ("n_L", "u_L", "T_L", "n_H", "u_H", "T_H")
 
 
 class StateNotFinite(UserError):
-    """f stopped being finite during the run: the run stops at that step, nothing is written; exit 3.
-    Collective when the solver's communicator is the world's group (every rank raises it)."""
+    """f stopped being finite during the run, or a cell's collision step met a singular moment system (a
+    distribution the velocity grid no longer resolves): the run stops at that step, nothing is written; exit 3.
+    Collective when f stops being finite and the solver's communicator is the world's group (every rank
+    raises it); a singular system is raised by its rank only (the job then ends by MPI_Abort, no hang)."""
 
     exit_code = 3
 
@@ -107,7 +109,13 @@ def evolve(sp: SpaceMixture, fL: np.ndarray, fH: np.ndarray, t_end: float, n_sna
     tic = time.perf_counter()
     for i in range(n + 1):
         if i:
-            fL, fH = sp.step(fL, fH, dt)
+            try:
+                fL, fH = sp.step(fL, fH, dt)
+            except np.linalg.LinAlgError as exc:
+                raise StateNotFinite(
+                    f"the collision step failed at step {i} of {n} (t = {i * dt:.6g}): {exc} in the moment correction "
+                    "of a cell whose distribution the velocity grid no longer resolves; nothing written. Try a larger "
+                    "velocity.n or Lhat, or time.positivity = true") from exc
             if not sp.comm.allreduce(bool(np.isfinite(fL).all() and np.isfinite(fH).all()), op=MPI.LAND):
                 raise StateNotFinite(
                     f"f stopped being finite at step {i} of {n} (t = {i * dt:.6g}); nothing written. Under-resolved "
