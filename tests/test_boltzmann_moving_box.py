@@ -123,7 +123,7 @@ def test_bad_box_centre_exit_2(tmp_path, velocity, left, scheme, key):
 def test_relaxation_in_a_flow_tends_to_the_homogeneous_time(mass_ratio, drifts):
     """The tail behind a shock without the shock (:func:`.shock_layer.advected_relaxation`, N = 16, 2 cells per
     ℓ_0, boxes centred at the flow): the decay time of T_L - T_H along the flow approaches the homogeneous
-    solver's τ_0 as the drift grows (the heavy's own streaming and the light's conduction fall like 1/drift²):
+    solver's τ_0 as the drift grows (the heavy's own streaming and the light's conduction fall with it):
     the excess over τ_0 falls by more than 1.5x for a 4x larger drift, and at the larger drift τ/τ_0 lies in
     the two-temperature bracket [1, 1 + n_H/n_L] (measured: 1.043 -> 1.016 at m_H/m_L = 100, 1.058 -> 1.027
     at 1000; docs/boltzmann.md)."""
