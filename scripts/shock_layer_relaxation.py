@@ -25,6 +25,7 @@ from mpi4py import MPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from solvers.boltzmann.shock_layer import advected_relaxation, shock_relaxation  # noqa: E402
+from solvers.parallel import guarded  # noqa: E402
 
 COMM = MPI.COMM_WORLD
 
@@ -97,4 +98,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(lambda: main() or 0, COMM))
