@@ -9,6 +9,8 @@ length ``ℓ`` behind the shock, ``τ = ℓ/u_2`` and ``τ/τ_0``, the same fit 
 ``--advected``: the tail without the shock instead (:func:`.shock_layer.advected_relaxation`: both species
 flowing at ``--drift`` heavy thermal speeds, a two-temperature state let in on the left, an open (outflow) right
 end, velocity boxes centred at the flow; ``--right inflow --centred-boxes``: the earlier set-up).
+``--shock-frame``: the shock run in its own frame (velocity boxes centred at ``(u_1 + u_2)/2``, the shock
+standing ``--margins[0]`` ℓ_0 from the left end); the density's 10-90 % rise width is printed.
 
 Writes ``results/shock_layer.json`` (``--json``; one row per run, appended to what is there) and the final
 profiles to ``results/shock_layer_<mass ratio>_<cells>.npz``.
