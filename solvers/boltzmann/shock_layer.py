@@ -148,21 +148,18 @@ def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: 
     p = MixtureParams(dim=2, n=n, Lhat=Lhat, mass_ratio=mass_ratio)
     up, down = rankine_hugoniot(mach, 1.0, n_H, 1.0, 1.0, mass_ratio, p.dim)
     u2, slip = down["s"], up["u"]
-    w = u2 + 0.5 * slip                               # frame velocity (u_1 + u_2)/2
+    mid = u2 + 0.5 * slip                             # (u_1 + u_2)/2 in the shock frame
     T_box = box * down["T"]
-    if frame == "mid":
-        u_in = {"left": 0.5 * slip, "right": -0.5 * slip}
-        mix = Mixture(p, T_ref=(T_box, T_box))
-    elif frame == "shock":
-        u_in = {"left": u2 + slip, "right": u2}
-        mix = Mixture(p, T_ref=(T_box, T_box), centers=(w, w))
+    if frame == "mid":                                # the shock runs to the left at w = mid
+        w, u_in, centers = mid, {"left": 0.5 * slip, "right": -0.5 * slip}, (0.0, 0.0)
+    elif frame == "shock":                            # the shock stands still, the boxes are centred at mid
+        w, u_in, centers = 0.0, {"left": u2 + slip, "right": u2}, (mid, mid)
     else:
         raise ValueError(f"frame must be 'mid' or 'shock', got {frame!r}")
+    mix = Mixture(p, T_ref=(T_box, T_box), centers=centers)
     tau0 = homogeneous_time(mix, down["n_L"], down["n_H"], down["T"], scheme, u=u_in["right"])
     ell0 = u2 * tau0
     t_end = t_lengths * tau0
-    if frame == "shock":
-        w = 0.0
     x0 = w * t_end + margin_up * ell0
     Lx = x0 + margin_down * ell0
     nx = math.ceil(cells * Lx / ell0)
@@ -292,9 +289,9 @@ def advected_relaxation(comm, mass_ratio: float, cells: float, n_H: float = 0.05
                "flow_dev": float(max(np.abs(cat["n_H"][-1] / n_H - 1).max(), np.abs(cat["u_H"][-1] / u - 1).max(),
                                      np.abs(cat["n_L"][-1] / n_L - 1).max()))}
     fig = comm.bcast(fig, root=0)
-    fig.update(tau_head=fig["ell_head"] / u, tau_head_prev=fig["ell_head_prev"] / u)
     fig.update(mass_ratio=mass_ratio, n_H_over_n_L=n_H, delta=delta, drift=drift, n=n, moving_boxes=moving_boxes,
-               right=right, u=u, tau0=tau0, ell0=ell0, tau=fig["ell"] / u,
+               right=right, u=u, tau0=tau0, ell0=ell0, tau=fig["ell"] / u, tau_head=fig["ell_head"] / u,
+               tau_head_prev=fig["ell_head_prev"] / u,
                tau_prev=fig["ell_prev"] / u, nx=nx, dx=sp.dx, cells_per_ell0=ell0 / sp.dx, steps=r["steps"],
                dt=r["dt"], t_end=t_end, fmin=r["fmin"], wall=r["wall"], bracket=(tau0, tau0 * (1 + n_H)))
     return fig
