@@ -50,7 +50,8 @@ def main() -> None:
     ap.add_argument("--ell-guess", type=float, default=2.0, help="--advected: initial profile exp(-x/(g ℓ_0))")
     ap.add_argument("--positivity", action="store_true", help="positivity fix after every collision step")
     ap.add_argument("--centred-boxes", action="store_true", help="--advected: boxes centred at 0 (default: at the flow)")
-    ap.add_argument("--right", choices=("outflow", "inflow"), default="outflow", help="--advected: right end")
+    ap.add_argument("--right", choices=("outflow", "inflow"), default=None, help="right end (default: outflow "
+                    "with --advected, inflow of the downstream state for the shock)")
     ap.add_argument("--shock-frame", action="store_true", help="the shock run in its own frame (boxes centred "
                     "at (u_1 + u_2)/2; default: the frame moving at (u_1 + u_2)/2)")
     ap.add_argument("--json", default="shock_layer.json", help="rows appended to results/<this>")
@@ -65,11 +66,11 @@ def main() -> None:
             if args.advected:
                 f = advected_relaxation(COMM, mr, c, n_H=args.n_H, drift=args.drift, n=args.n, t_lengths=args.t_lengths,
                                         lengths=args.lengths, ell_guess=args.ell_guess,
-                                        moving_boxes=not args.centred_boxes, right=args.right)
+                                        moving_boxes=not args.centred_boxes, right=args.right or "outflow")
                 if COMM.rank == 0:
                     print(f"advected relaxation, m_H/m_L = {mr:g}, n_H/n_L = {args.n_H:g}, drift {args.drift:g}, N = "
                           f"{args.n}, boxes {'centred' if args.centred_boxes else 'at the flow'}, right end "
-                          f"{args.right}: nx = {f['nx']} ({f['cells_per_ell0']:.2f} cells per l0 = {f['ell0']:.3f}), "
+                          f"{args.right or 'outflow'}: nx = {f['nx']} ({f['cells_per_ell0']:.2f} cells per l0 = {f['ell0']:.3f}), "
                           f"{f['steps']} steps, {f['wall']:.0f} s: tau/tau0 = {f['tau'] / f['tau0']:.4f} (0.75 t_end "
                           f"{f['tau_prev'] / f['tau0']:.4f}; bracket [1, {1 + args.n_H:g}]); over [0.5, 2.5] l0 "
                           f"{f['tau_head'] / f['tau0']:.4f} (0.75 t_end {f['tau_head_prev'] / f['tau0']:.4f}); on a constant offset "
@@ -81,7 +82,8 @@ def main() -> None:
                 continue
             f = shock_relaxation(COMM, mr, c, n_H=args.n_H, mach=args.mach, n=args.n, t_lengths=args.t_lengths,
                                  margin_up=args.margins[0], margin_down=args.margins[1], box=args.box,
-                                 positivity=args.positivity, frame="shock" if args.shock_frame else "mid")
+                                 positivity=args.positivity, frame="shock" if args.shock_frame else "mid",
+                                 right=args.right or "inflow")
             if COMM.rank == 0:
                 print(f"m_H/m_L = {mr:g}, n_H/n_L = {args.n_H:g}, M = {args.mach:g}, N = {args.n}: nx = {f['nx']} "
                       f"({f['cells_per_ell0']:.2f} cells per l0 = {f['ell0']:.3f}), {f['steps']} steps, "
@@ -92,7 +94,9 @@ def main() -> None:
                       f"bracket [1, {1 + args.n_H:g}]); shock speed {f['s_meas']:.4f} (RH {f['w']:.4f}), "
                       f"peak |T_H - T_L| {f['peak_dT']:.4f}, floor {f['floor_dT']:.1e}, density 10-90 % rise "
                       f"{f['width'] / f['ell0']:.2f} l0 (0.8 t_end {f['width_prev'] / f['ell0']:.2f}), "
-                      f"min f/max f {f['fmin']:.1e}", flush=True)
+                      f"min f/max f {f['fmin']:.1e}; T_L - T_H ahead up to {f['separation']['ahead'][0]:.4f} at "
+                      f"{f['separation']['ahead'][1] / f['ell0']:.2f} l0, T_H - T_L behind up to "
+                      f"{f['separation']['behind'][0]:.4f} at {f['separation']['behind'][1] / f['ell0']:.2f} l0", flush=True)
                 rows.append({k: v for k, v in f.items() if not isinstance(v, np.ndarray)})
                 out.write_text(json.dumps(rows, indent=1))
                 np.savez(res / f"shock_layer_{mr:g}_{c:g}{args.tag}.npz",

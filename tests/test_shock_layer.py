@@ -50,3 +50,13 @@ def test_rise_width_of_a_tanh_profile():
     w = shock_layer.rise_width(x, rho, 1.0, 2.0)
     assert abs(w / (2 * 1.3 * math.atanh(0.8)) - 1) < 1e-3, w
     assert math.isnan(shock_layer.rise_width(x, rho, 1.0, 3.0))      # never reaches 90 % of a larger rise
+
+
+def test_separation_peaks_of_two_bumps():
+    """``T_H - T_L = -0.3 exp(-(ξ+2)²) + 0.1 exp(-(ξ-1.5)²)``: the light hotter ahead by 0.3 at ξ = -2, the heavy
+    behind by 0.1 at ξ = 1.5 (grid points; the other bump adds < 1e-5)."""
+    xi = np.linspace(-5.0, 5.0, 101)
+    d = -0.3 * np.exp(-(xi + 2) ** 2) + 0.1 * np.exp(-(xi - 1.5) ** 2)
+    s = shock_layer.separation_peaks(xi, d)
+    assert abs(s["ahead"][0] - 0.3) < 1e-5 and abs(s["ahead"][1] + 2.0) < 1e-12, s
+    assert abs(s["behind"][0] - 0.1) < 1e-5 and abs(s["behind"][1] - 1.5) < 1e-12, s

@@ -96,6 +96,16 @@ def rise_width(x: np.ndarray, rho: np.ndarray, rho1: float, rho2: float, lo: flo
         shock_position(x, rho, rho1, rho1 + 2 * lo * (rho2 - rho1))
 
 
+def separation_peaks(xi: np.ndarray, d: np.ndarray) -> dict:
+    """The largest ``T_L - T_H`` ahead of the shock (``ξ < 0``) and ``T_H - T_L`` behind it (``ξ > 0``), ``d = T_H - T_L``,
+    and where they are: ``{"ahead": (value, ξ), "behind": (value, ξ)}``."""
+    out = {}
+    for side, sel, sign in (("ahead", xi < 0, -1.0), ("behind", xi > 0, 1.0)):
+        k = int(np.argmax(sign * d[sel]))
+        out[side] = (float(sign * d[sel][k]), float(xi[sel][k]))
+    return out
+
+
 def tail_window(xi: np.ndarray, d: np.ndarray, xi_max: float, lo: float = 0.5, hi: float = 0.03
                 ) -> tuple[float, float]:
     """The fit window ``[ξ_a, ξ_b]`` behind the shock: from the first point past the peak of ``|d|``
@@ -135,8 +145,8 @@ def decay_length_offset(x: np.ndarray, d: np.ndarray, window: tuple[float, float
 
 def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: float = 1.5, n: int = 16,
                 Lhat: float = 5.0, scheme: str = "ap2", t_lengths: float = 8.0, margin_up: float = 3.0,
-                margin_down: float = 2.0, box: float = 1.2, positivity: bool = False, frame: str = "mid"
-                ) -> tuple[SpaceMixture, np.ndarray, np.ndarray, dict]:
+                margin_down: float = 2.0, box: float = 1.2, positivity: bool = False, frame: str = "mid",
+                right: str = "inflow") -> tuple[SpaceMixture, np.ndarray, np.ndarray, dict]:
     """The solver and initial data of the module docstring's set-up at ``m_H/m_L = mass_ratio``, upstream
     ``n_L = 1``, ``n_H``, ``T = 1``, ``cells`` cells per ``ℓ_0``, for a run to ``t_lengths τ_0``: the domain
     holds the shock's travel plus ``margin_up`` ``ℓ_0`` ahead of it and ``margin_down`` behind the step;
@@ -167,6 +177,10 @@ def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: 
     ends = [tuple(Boundary("inflow", positive_maxwellian(g, states[side][f"n_{k}"], np.r_[u_in[side], 0.0],
                                                          states[side]["T"], m))
                   for g, m, k in ((mix.gL, mix.m_L, "L"), (mix.gH, mix.m_H, "H"))) for side in ("left", "right")]
+    if right == "outflow":
+        ends[1] = (Boundary("outflow"), Boundary("outflow"))
+    elif right != "inflow":
+        raise ValueError(f"right end must be 'inflow' or 'outflow', got {right!r}")
     sp = SpaceMixture(mix, nx, Lx, ends[0], ends[1], 1.0, scheme, comm, positivity=positivity)
     left = sp.x < x0
     val = {k: np.where(left, up[k], down[k]) for k in ("n_L", "n_H", "T")}
@@ -206,7 +220,7 @@ def shock_relaxation(comm, mass_ratio: float, cells: float, n_snap: int = 41, pr
         fig = {"ell": ells[-1], "ell_prev": ells[0], "tau": ells[-1] / u2, "tau0": tau0, "u2": u2, "w": w,
                "s_meas": s_meas, "x_shock": xs[-1], "window": window,
                "width": rise_width(x, rho[-1], rho1, rho2), "width_prev": rise_width(x, rho[j], rho1, rho2),
-               "peak_dT": float(np.abs(dT[-1][xi[-1] > -ell0]).max()),
+               "peak_dT": float(np.abs(dT[-1][xi[-1] > -ell0]).max()), "separation": separation_peaks(xi[-1], dT[-1]),
                "floor_dT": float(np.abs(dT[-1][far]).max()) if far.any() else float("nan"),
                "x": x, "xi": xi[-1], "T_L": cat["T_L"][-1], "T_H": cat["T_H"][-1], "dT_prev": dT[j],
                "t_snap": r["t"], "x_shocks": np.array(xs),
