@@ -30,7 +30,8 @@ homogeneous time as the drift grows and dx falls, at m_H/m_L = 100 and 1000 (``�
 80 heavy thermal speeds); with boxes centred at 0 the heavy could drift only 1.5-3 thermal speeds and its
 own streaming made ``τ`` 1.3-2.7 ``τ_0``. The shock between two inflow ends forms, at the parameters
 measured (M = 1.5-2, N = 16), no thin shock followed by a relaxation zone but a compression ~17-19 ``ℓ_0``
-wide (in its own frame, long domains) in which the temperatures separate and then follow the compression.
+wide (in its own frame, long domains) in which the temperatures separate and then follow the compression; with
+``n_H = n_L`` (M = 2, N = 24) a smooth ~10-``ℓ_0`` compression with a light precursor longer than 12 ``ℓ_0``.
 """
 from __future__ import annotations
 
