@@ -60,3 +60,12 @@ def test_separation_peaks_of_two_bumps():
     s = shock_layer.separation_peaks(xi, d)
     assert abs(s["ahead"][0] - 0.3) < 1e-5 and abs(s["ahead"][1] + 2.0) < 1e-12, s
     assert abs(s["behind"][0] - 0.1) < 1e-5 and abs(s["behind"][1] - 1.5) < 1e-12, s
+
+
+def test_shock_setup_refuses_an_unknown_right_end():
+    """A right end other than inflow/outflow is a ValueError naming it (checked first, before the homogeneous
+    reference run)."""
+    from mpi4py import MPI
+    import pytest
+    with pytest.raises(ValueError, match="'wall'"):
+        shock_layer.shock_setup(MPI.COMM_SELF, 100.0, 2.0, right="wall")

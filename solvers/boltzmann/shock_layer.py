@@ -153,9 +153,12 @@ def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: 
     holds the shock's travel plus ``margin_up`` ``ℓ_0`` ahead of it and ``margin_down`` behind the step;
     velocity boxes scaled to ``box T_2``. ``frame = "shock"``: the run in the shock's own frame instead (upstream
     let in at ``u_1``, downstream at ``u_2``, both velocity boxes centred at ``(u_1 + u_2)/2``, the shock standing at
-    ``margin_up ℓ_0``; no travel to hold, so long runs need no longer domain). Returns ``(sp, f_L, f_H, info)``,
-    ``info`` the states, ``τ_0``, ``ℓ_0``, ``u_2``, ``w`` (the shock's speed in the frame of the run) and ``t_end``.
-    Collective."""
+    ``margin_up ℓ_0``; no travel to hold, so long runs need no longer domain). ``right = "outflow"``: the end
+    behind the shock open (zero-gradient ghosts) instead of letting the downstream state in. Returns ``(sp, f_L,
+    f_H, info)``, ``info`` the states, ``τ_0``, ``ℓ_0``, ``u_2``, ``w`` (the shock's speed in the frame of the run)
+    and ``t_end``. Collective."""
+    if right not in ("inflow", "outflow"):
+        raise ValueError(f"right end must be 'inflow' or 'outflow', got {right!r}")
     p = MixtureParams(dim=2, n=n, Lhat=Lhat, mass_ratio=mass_ratio)
     up, down = rankine_hugoniot(mach, 1.0, n_H, 1.0, 1.0, mass_ratio, p.dim)
     u2, slip = down["s"], up["u"]
@@ -180,8 +183,6 @@ def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: 
                   for g, m, k in ((mix.gL, mix.m_L, "L"), (mix.gH, mix.m_H, "H"))) for side in ("left", "right")]
     if right == "outflow":
         ends[1] = (Boundary("outflow"), Boundary("outflow"))
-    elif right != "inflow":
-        raise ValueError(f"right end must be 'inflow' or 'outflow', got {right!r}")
     sp = SpaceMixture(mix, nx, Lx, ends[0], ends[1], 1.0, scheme, comm, positivity=positivity)
     left = sp.x < x0
     val = {k: np.where(left, up[k], down[k]) for k in ("n_L", "n_H", "T")}
