@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
+from mpi4py import MPI
 
 from solvers.boltzmann import shock_layer
 from solvers.boltzmann.ap_scheme import Mixture, MixtureParams
@@ -65,7 +67,5 @@ def test_separation_peaks_of_two_bumps():
 def test_shock_setup_refuses_an_unknown_right_end():
     """A right end other than inflow/outflow is a ValueError naming it (checked first, before the homogeneous
     reference run)."""
-    from mpi4py import MPI
-    import pytest
     with pytest.raises(ValueError, match="'wall'"):
         shock_layer.shock_setup(MPI.COMM_SELF, 100.0, 2.0, right="wall")
