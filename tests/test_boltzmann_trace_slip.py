@@ -22,31 +22,32 @@ from solvers.boltzmann.ap_scheme import Mixture, MixtureParams, time_levels
 from solvers.boltzmann.positivity import positive_maxwellian
 
 
-@pytest.mark.xfail(strict=True, reason="ap2 under-relaxes the slip of a heavy trace unless dt << 1/beta_L: slip time "
-                   "122/nu_H at dt = 1/(20 nu_H) against 1/nu_H (trace heavy, docs/boltzmann.md)")
-def test_trace_heavy_slip_relaxes_at_the_friction_rate():
-    """Heavy trace (n_H/n_L = 1e-4, m_H/m_L = 100, N = 16) drifting at 0.01 through light gas at rest, ``ap2`` at
-    dt = ``1/(20 ν_H)``: the slip's e-folding time is ``1/ν_H`` within 10 %."""
-    mix = Mixture(MixtureParams(dim=2, n=16, Lhat=5.0, mass_ratio=100.0), T_ref=(1.2, 1.2))
+def slip_time_times_rate(mass_ratio: float, n_H: float, scheme: str) -> float:
+    """Heavy trace ``n_H`` (``n_L = 1``, N = 16, both at T = 1) drifting at 0.01 through light gas at rest, advanced
+    with ``scheme`` at dt = ``1/(20 ν_H)`` over one model time ``1/(ν_H (1 + ρ_H/ρ_L))``: the slip's least-squares
+    e-folding time times the model rate (1 for a step that relaxes it at the model rate)."""
+    mix = Mixture(MixtureParams(dim=2, n=16, Lhat=5.0, mass_ratio=mass_ratio), T_ref=(1.2, 1.2),
+                  full_cross=scheme.startswith("full"))
     fL = positive_maxwellian(mix.gL, 1.0, np.zeros(2), 1.0, mix.m_L)
-    fH = positive_maxwellian(mix.gH, 1e-4, np.r_[0.01, 0.0], 1.0, mix.m_H)
+    fH = positive_maxwellian(mix.gH, n_H, np.r_[0.01, 0.0], 1.0, mix.m_H)
     nu_H = float(asy.heavy_friction(mix.gL, fL, mix.mu, mix.m_L, 1.0, np.zeros(2), mix.p.gamma, mix.b))
-    r = runs.run_mixture(mix, "ap2", fL, fH, time_levels(1.0 / nu_H, 0.05 / nu_H))
+    rate = nu_H * (1 + mass_ratio * n_H)
+    r = runs.run_mixture(mix, scheme, fL, fH, time_levels(1.0 / rate, 0.05 / nu_H))
     slip = np.array([h[0] - l[0] for h, l in zip(r["u_H"], r["u_L"])])
-    tau = -1.0 / np.polyfit(np.asarray(r["t"]), np.log(slip), 1)[0]
-    assert abs(tau * nu_H - 1) < 0.1, tau * nu_H
+    return -rate / np.polyfit(np.asarray(r["t"]), np.log(slip), 1)[0]
+
+
+@pytest.mark.xfail(strict=True, reason="ap2 under-relaxes the slip of a heavy trace (excess ~ h beta_L rho_L/rho_H): "
+                   "slip time 122/nu_H at dt = 1/(20 nu_H) against 1/nu_H (docs/boltzmann.md)")
+def test_trace_heavy_slip_relaxes_at_the_friction_rate():
+    """``ap2``, m_H/m_L = 100, n_H/n_L = 1e-4: the slip's e-folding time is the model's within 10 %."""
+    x = slip_time_times_rate(100.0, 1e-4, "ap2")
+    assert abs(x - 1) < 0.1, x
 
 
 def test_full_operator_relaxes_a_trace_slip_at_the_friction_rate():
-    """The reference is right: the full cross operator (``full_ap2``, m_H/m_L = 16, n_H/n_L = 1e-3, N = 16) relaxes
-    the slip of a heavy trace at the model rate ``ν_H (1 + ρ_H/ρ_L)`` within 15 % at dt = ``1/(20 ν_H)`` (measured
-    1.10; 1.02 at ``1/(200 ν_H)``; ``ap2`` on the same grids: 13.4 and 2.05)."""
-    mix = Mixture(MixtureParams(dim=2, n=16, Lhat=5.0, mass_ratio=16.0), T_ref=(1.2, 1.2), full_cross=True)
-    fL = positive_maxwellian(mix.gL, 1.0, np.zeros(2), 1.0, mix.m_L)
-    fH = positive_maxwellian(mix.gH, 1e-3, np.r_[0.01, 0.0], 1.0, mix.m_H)
-    nu_H = float(asy.heavy_friction(mix.gL, fL, mix.mu, mix.m_L, 1.0, np.zeros(2), mix.p.gamma, mix.b))
-    rate = nu_H * (1 + 16e-3)
-    r = runs.run_mixture(mix, "full_ap2", fL, fH, time_levels(1.0 / rate, 0.05 / nu_H))
-    slip = np.array([h[0] - l[0] for h, l in zip(r["u_H"], r["u_L"])])
-    tau = -1.0 / np.polyfit(np.asarray(r["t"]), np.log(slip), 1)[0]
-    assert abs(tau * rate - 1) < 0.15, tau * rate
+    """The reference is right: the full cross operator (``full_ap2``, m_H/m_L = 16, n_H/n_L = 1e-3) relaxes the slip
+    of a heavy trace at the model rate ``ν_H (1 + ρ_H/ρ_L)`` within 15 % (measured 1.10; 1.02 at dt = ``1/(200 ν_H)``;
+    ``ap2`` on the same grids: 13.4 and 2.05)."""
+    x = slip_time_times_rate(16.0, 1e-3, "full_ap2")
+    assert abs(x - 1) < 0.15, x
