@@ -34,7 +34,7 @@ kind = "boltzmann_space_dataset"
 name = "bsd"
 [velocity]
 dim = 2
-n = 8
+n = 12
 [species]
 mass_ratio = 100.0
 [space]

@@ -131,7 +131,10 @@ class Mixture:
         TL = mo.temperature(gL, fL, self.m_L, uL)
         nH, uH = mo.density(gH, fH), mo.velocity(gH, fH)
         TH = mo.temperature(gH, fH, self.m_H, uH)
-        SL = self.QLL(fL) + self.lorentz(fL, nH, uH)
+        lor = self.lorentz(fL, nH, uH)
+        if not exchange:   # Lor^⊥: the momentum Lor moves to the heavy (and its energy) is the implicit stage's
+            lor = mo.project_moments(gL, lor, [np.ones(gL.shape), *gL.v, gL.speed2()], weight=equilibria[0])
+        SL = self.QLL(fL) + lor
         DL = asy.energy_exchange(gL, fL, self.mu, self.m_L, nH, TH, uH, p.gamma, self.b)
         nu_H = asy.heavy_friction(gL, fL, self.mu, self.m_L, TL, uL, p.gamma, self.b)
         SH = self.QHH(fH)
@@ -166,18 +169,12 @@ class Mixture:
         a = self.asymptotic_parts(fL, fH)
         return a["SL"] + a["DL"], a["SH"] + a["DH"]
 
-    # -- equilibria of the stiff parts ----------------------------------------------------------
-    def light_equilibrium(self, f: np.ndarray, u_H) -> np.ndarray:
-        """Maxwellian with ``f``'s density and energy about ``u_H`` (null space of ``Q_LL + Lor``)."""
-        g = self.gL
-        return mo.discrete_maxwellian(g, mo.density(g, f), u_H, mo.temperature(g, f, self.m_L, u_H), self.m_L)
-
     # -- AP steps --------------------------------------------------------------------------------
     def explicit_part(self, fL: np.ndarray, fH: np.ndarray, beta: tuple | None = None) -> dict:
         """``K = S + D^⊥ - β (M - f)`` per species (the explicit part of the penalised splitting),
         with ``β`` (fixed over a step: pass the first stage's) and ``ν_H`` of this stage."""
         MH = mo.maxwellian_of(self.gH, fH, self.m_H)
-        ML = self.light_equilibrium(fL, mo.velocity(self.gH, fH))
+        ML = mo.maxwellian_of(self.gL, fL, self.m_L)
         a = self.asymptotic_parts(fL, fH, exchange=False, equilibria=(ML, MH))
         bL, bH = (a["beta_L"], a["beta_H"]) if beta is None else beta
         return {"KL": a["SL"] + a["DL"] - self.gL.expand(bL) * (ML - fL),
@@ -192,37 +189,44 @@ class Mixture:
         return nL, nH, P, mo.energy(self.gL, fL, self.m_L) + mo.energy(self.gH, fH, self.m_H)
 
     def implicit_stage(self, GL: np.ndarray, GH: np.ndarray, h: float, k: dict, nL, nH, P, E) -> tuple:
-        """Solve ``F = G + h [β (M(F) - F) + X(F)]`` exactly, ``X`` the slow exchange between the species,
-        the heavy friction ``ν_H`` frozen (linearly implicit); ``n_L, n_H, P, E``: the densities and the
-        mixture's momentum and energy at the start of the step, which the stage keeps exactly:
+        """Solve ``F = G + h [β (M(F) - F) + X(F)]`` exactly, ``X`` the slow exchange of momentum and energy
+        between the species, the heavy friction ``ν_H`` frozen (linearly implicit); ``n_L, n_H, P, E``: the
+        densities and the mixture's momentum and energy at the start of the step, which the stage keeps exactly:
 
             F_i = M_i[m_i^F] + (G_i - M_i[m_i^G]) / (1 + h β_i),
-            u_H^F from the total momentum P (the light relaxes towards u_H^F at the rate q = hβ_L/(1+hβ_L)),
-            Δ^F = Δ^G / (1 + κ (1 + n_H/n_L)),  κ = 2 h ν_H,  Δ = T_L - T_H,  T_H^F = T_H^G + κ Δ^F,
-            T_L^F from the total energy E.
+            s^F = s^G / (1 + h ν_H (1 + ρ_H/ρ_L)),  s = u_H - u_L,  u_H^F, u_L^F from s^F and P,
+            Δ^F = (Δ^G + 2 W / (d n_L)) / (1 + κ (1 + n_H/n_L)),  κ = 2 h ν_H,  Δ = T_L - T_H,  T_H^F = T_H^G + κ Δ^F,
+            T_L^F from the total energy E,
 
-        ``M_i[m]``: the stiff part's equilibrium with moments ``m`` (light: density, energy about
-        ``u_H^F``, mean velocity ``u_H^F``; heavy: its own). Unconditionally stable: ``Δ`` contracts
-        and ``u_H^F`` is a convex combination for every ``h``."""
+        ``W = ρ_L ρ_H (|s^G|² - |s^F|²) / (2ρ)`` the kinetic energy the friction turns into heat of the light
+        (the Lorentz operator keeps the light's energy about ``u_H``; the heavy's Fokker-Planck operator
+        ``F`` heats it only through ``T_L - T_H``), ``M_i[m]`` the Maxwellian with moments ``m`` (each species
+        about its own mean velocity). Backward Euler of ``ds/dt = -ν_H (1 + ρ_H/ρ_L) s`` (the heavy's friction
+        ``-ν_H s`` and the momentum ``Lor`` gives the light, ``ρ_H ν_H s / ρ_L``) and of the temperature exchange:
+        unconditionally stable, ``s`` and ``Δ`` contract for every ``h``."""
         gL, gH, d, mL, mH = self.gL, self.gH, self.p.dim, self.m_L, self.m_H
         (bL, bH), nu_H = k["beta"], k["nu_H"]
         nLG, nHG = mo.density(gL, GL), mo.density(gH, GH)      # = n_L, n_H up to rounding
         uLG, uHG = mo.velocity(gL, GL), mo.velocity(gH, GH)
-        q = (h * bL / (1 + h * bL))[..., None]
-        uHF = (P - mL * nL[..., None] * (1 - q) * uLG) / (mH * nH + mL * nL * q[..., 0])[..., None]
+        rL_, rH_ = mL * nL, mH * nH
+        sG = uHG - uLG
+        sF = sG / (1 + h * nu_H * (1 + rH_ / rL_))[..., None]
+        uHF = (P + rL_[..., None] * sF) / (rL_ + rH_)[..., None]
+        uLF = uHF - sF
+        heat = 0.5 * rL_ * rH_ / (rL_ + rH_) * ((sG ** 2).sum(-1) - (sF ** 2).sum(-1))
         THG = mo.temperature(gH, GH, mH, uHG)
-        TLG = mo.temperature(gL, GL, mL, uHF)
+        TLG = mo.temperature(gL, GL, mL, uLG)
         kap = 2 * h * nu_H
-        THF = THG + kap * (TLG - THG) / (1 + kap * (1 + nH / nL))
+        THF = THG + kap * (TLG - THG + 2 * heat / (d * nL)) / (1 + kap * (1 + nH / nL))
         kin = lambda m, n, u: 0.5 * m * n * (u ** 2).sum(-1)              # noqa: E731
         rH = mo.energy(gH, GH, mH) - 0.5 * d * nHG * THG - kin(mH, nHG, uHG)
-        rL = mo.energy(gL, GL, mL) - 0.5 * d * nLG * TLG - kin(mL, nLG, uHF)
+        rL = mo.energy(gL, GL, mL) - 0.5 * d * nLG * TLG - kin(mL, nLG, uLG)
         EH = 0.5 * d * nH * THF + kin(mH, nH, uHF) + rH / (1 + h * bH)
-        TLF = (E - EH - kin(mL, nL, uHF) - rL / (1 + h * bL)) * 2 / (d * nL)
+        TLF = (E - EH - kin(mL, nL, uLF) - rL / (1 + h * bL)) * 2 / (d * nL)
         FH = (mo.discrete_maxwellian(gH, nH, uHF, THF, mH)
               + (GH - mo.discrete_maxwellian(gH, nHG, uHG, THG, mH)) / gH.expand(1 + h * bH))
-        FL = (mo.discrete_maxwellian(gL, nL, uHF, TLF, mL)
-              + (GL - mo.discrete_maxwellian(gL, nLG, uHF, TLG, mL)) / gL.expand(1 + h * bL))
+        FL = (mo.discrete_maxwellian(gL, nL, uLF, TLF, mL)
+              + (GL - mo.discrete_maxwellian(gL, nLG, uLG, TLG, mL)) / gL.expand(1 + h * bL))
         return FL, FH
 
     # -- the full cross operators, penalised towards the mixture equilibrium (any mass ratio) ----------
