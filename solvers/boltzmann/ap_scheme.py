@@ -15,15 +15,16 @@ Schemes:
 - ``explicit_asymptotic``: RK4 with the asymptotic cross operators (:mod:`.asymptotic`).
 - ``ap``, ``ap2``: IMEX penalisation (Filbet & Jin, JCP 229 (2010) 7625) of the asymptotic system,
   split per species as ``∂_t f = [S + D^⊥ - β (M - f)] + [β (M - f) + X]``: ``S`` the stiff part
-  (``Q_LL + Lor`` | ``Q_HH``), ``D^⊥`` the slow operators without their momentum and energy, ``X`` the
-  slow exchange of momentum and energy between the species, ``M`` the equilibrium of the stiff part
-  (light: Maxwellian of ``f_L``'s density and energy about the heavy mean velocity ``u_H``; heavy: its
-  own Maxwellian) and ``β`` a bound of the spectral radius of ``S + D``. The first bracket is explicit,
-  the second implicit and solved exactly (:meth:`Mixture.implicit_stage`, linearly implicit in the
-  heavy friction). ``ap`` is IMEX Euler (first order), ``ap2`` ARS(2,2,2) (second order, measured).
-  Stable for every ``dt`` at every ε (the exchange contracts ``T_L - T_H`` for every ``dt``; before
-  issue #13 it was explicit and ``λ_T dt > 2`` blew up); the mixture momentum and energy of every
-  step are exact; as ``dt β → ∞`` the stages project on the limiting (epochal) dynamics.
+  (``Q_LL + Lor^⊥`` | ``Q_HH``, ``Lor^⊥`` without the momentum it gives the heavy), ``D^⊥`` the slow operators
+  without their momentum and energy, ``X`` the exchange of momentum (the friction on the slip ``u_H - u_L``)
+  and energy between the species, ``M`` each species' own Maxwellian and ``β`` a bound of the spectral
+  radius of ``S + D``. The first bracket is explicit, the second implicit and solved exactly
+  (:meth:`Mixture.implicit_stage`, linearly implicit in the heavy friction). ``ap`` is IMEX Euler (first
+  order), ``ap2`` ARS(2,2,2) (second order, measured for ``T_L - T_H`` and the slip). Stable for every ``dt``
+  at every ε (the exchange contracts the slip and ``T_L - T_H`` for every ``dt``; before issue #13 it was
+  explicit and ``λ_T dt > 2`` blew up; until its seventh session the penalisation moved the light towards
+  ``u_H`` and pinned a heavy trace's velocity); the mixture momentum and energy of every step are exact; as
+  ``dt β → ∞`` the stages project on the limiting (epochal) dynamics.
 - ``full_ap``, ``full_ap2``: the same integrators with the full cross operators, penalised towards the
   mixture equilibrium (nested boxes: integer ``sqrt(m_H/m_L)``).
 
@@ -120,9 +121,9 @@ class Mixture:
 
     def asymptotic_parts(self, fL: np.ndarray, fH: np.ndarray, exchange: bool = True, equilibria=None) -> dict:
         """Stiff parts ``S``, slow parts ``D`` of the asymptotic system, penalisation rates ``β`` and the
-        heavy friction ``ν_H`` (all per cell). ``exchange=False``: ``D`` projected to carry no mass,
-        momentum or energy (``D^⊥``; the exchange of momentum and energy is then done implicitly by
-        :meth:`implicit_stage`, as a change of the equilibria ``(M_L, M_H)``). The moment correction is
+        heavy friction ``ν_H`` (all per cell). ``exchange=False``: ``D`` and the Lorentz part of ``S_L`` projected
+        to carry no mass, momentum or energy (``D^⊥``, ``Lor^⊥``; the exchange of momentum and energy is then done
+        implicitly by :meth:`implicit_stage`, as a change of the equilibria ``(M_L, M_H)``). The moment correction is
         weighted by ``f`` (``exchange=True``) or by ``equilibria`` (``exchange=False``): what ``D^⊥`` removes
         is then the span of ``M (1, v, |v|²)`` — the derivative of ``M`` in its moments — exactly what the
         implicit stage adds back, so the split injects no non-equilibrium when ``f`` is not Maxwellian."""
