@@ -147,7 +147,7 @@ def decay_length_offset(x: np.ndarray, d: np.ndarray, window: tuple[float, float
 def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: float = 1.5, n: int = 16,
                 Lhat: float = 5.0, scheme: str = "ap2", t_lengths: float = 8.0, margin_up: float = 3.0,
                 margin_down: float = 2.0, box: float = 1.2, positivity: bool = False, frame: str = "mid",
-                right: str = "inflow") -> tuple[SpaceMixture, np.ndarray, np.ndarray, dict]:
+                right: str = "inflow", box_H: float | None = None) -> tuple[SpaceMixture, np.ndarray, np.ndarray, dict]:
     """The solver and initial data of the module docstring's set-up at ``m_H/m_L = mass_ratio``, upstream
     ``n_L = 1``, ``n_H``, ``T = 1``, ``cells`` cells per ``ℓ_0``, for a run to ``t_lengths τ_0``: the domain
     holds the shock's travel plus ``margin_up`` ``ℓ_0`` ahead of it and ``margin_down`` behind the step;
@@ -155,7 +155,7 @@ def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: 
     let in at ``u_1``, downstream at ``u_2``, both velocity boxes centred at ``(u_1 + u_2)/2``, the shock standing at
     ``margin_up ℓ_0``; no travel to hold, so long runs need no longer domain). ``right = "outflow"``: the end
     behind the shock open (zero-gradient ghosts) instead of letting the downstream state in. Returns ``(sp, f_L,
-    f_H, info)``, ``info`` the states, ``τ_0``, ``ℓ_0``, ``u_2``, ``w`` (the shock's speed in the frame of the run)
+    f_H, info)``, ``box_H``: the heavy box scaled to ``box_H T_2`` instead (:func:`.trace_shock.heavy_box`), ``info`` the states, ``τ_0``, ``ℓ_0``, ``u_2``, ``w`` (the shock's speed in the frame of the run)
     and ``t_end``. Collective."""
     if right not in ("inflow", "outflow"):
         raise ValueError(f"right end must be 'inflow' or 'outflow', got {right!r}")
@@ -170,7 +170,7 @@ def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: 
         w, u_in, centers = 0.0, {"left": u2 + slip, "right": u2}, (mid, mid)
     else:
         raise ValueError(f"frame must be 'mid' or 'shock', got {frame!r}")
-    mix = Mixture(p, T_ref=(T_box, T_box), centers=centers)
+    mix = Mixture(p, T_ref=(T_box, T_box if box_H is None else box_H * down["T"]), centers=centers)
     tau0 = homogeneous_time(mix, down["n_L"], down["n_H"], down["T"], scheme, u=u_in["right"])
     ell0 = u2 * tau0
     t_end = t_lengths * tau0

@@ -9,7 +9,10 @@
 - the CFL step is stable for every Kn and mass ratio (no Kn, no ε in dt);
 - temperature relaxation in a flow (the tail behind a shock, :func:`.shock_layer.advected_relaxation`) at
   m_H/m_L = 100 and 1000: the decay time of ``T_L - T_H`` along the flow is the homogeneous solver's
-  equalisation time ``τ_0`` within the two-temperature model's bracket ``[τ_0, τ_0 (1 + n_H/n_L)]``.
+  equalisation time ``τ_0`` within the two-temperature model's bracket ``[τ_0, τ_0 (1 + n_H/n_L)]``;
+- the relaxation zone behind a light shock crossed by a heavy trace (:mod:`.trace_shock`, m_H/m_L = 100): the
+  slip decays on the homogeneous time scale, and the slip and ``T_H - T_L`` follow a Langevin (particle)
+  solution of the heavy's kinetic equation in the light bath.
 """
 from __future__ import annotations
 
@@ -170,7 +173,28 @@ def validate_boltzmann_space(comm, plots: str | None = None) -> list[CheckResult
                            float(sum(r[3] for r in rows)), f"= {len(rows)}", allok))
     res += sod_checks(comm)
     res += relaxation_checks(comm)
+    res += trace_shock_checks(comm)
     return res
+
+
+def trace_shock_checks(comm, cells: float = 4.0) -> list[CheckResult]:
+    """The relaxation zone behind a light shock crossed by a heavy trace (:mod:`.trace_shock`, m_H/m_L = 100,
+    ρ_H/ρ_L = 0.01, M = 1.5, N = 24, ``cells`` per ``ℓ_0``): the slip's decay time along the heavy's time against the
+    homogeneous run's, and the slip and ``T_H - T_L`` against the Langevin reference over 1-4 ``τ_0``."""
+    from .trace_shock import trace_shock_relaxation
+    f = trace_shock_relaxation(comm, 100.0, cells, n=24, particles=50_000)
+    tau0, r = f["tau0"], f["tau_slip"] / f["tau_slip_hom"]
+    rprint(f"heavy trace behind a light shock, m_H/m_L = 100, rho_H/rho_L = 0.01, M = 1.5, N = 24, {cells:g} cells per "
+           f"l0: T_2 - T_1 = {f['T2'] - 1:.3f} at the shock; slip decay time {f['tau_slip'] / tau0:.4f} tau0 (homogeneous "
+           f"{f['tau_slip_hom'] / tau0:.4f}, Langevin {f['tau_slip_ref'] / tau0:.4f}; tau0 = {tau0:.4g}); largest "
+           f"difference from the Langevin reference over 1-4 tau0: slip {f['gap_slip']:.2e} of u_1 - u_2, T_H - T_L "
+           f"{f['gap_dT']:.2e} of T_2 - T_1; {f['steps']} steps", comm=comm)
+    return [CheckResult("trace-shock-slip-100", "slip decay time behind the shock / homogeneous - 1", r - 1,
+                        "|.| <= 2%", abs(r - 1) <= 0.02),
+            CheckResult("trace-shock-langevin-slip-100", "max |slip - Langevin| / (u_1 - u_2), 1-4 tau0", f["gap_slip"],
+                        "<= 2%", f["gap_slip"] <= 0.02),
+            CheckResult("trace-shock-langevin-dT-100", "max |dT - Langevin| / (T_2 - T_1), 1-4 tau0", f["gap_dT"],
+                        "<= 10%", f["gap_dT"] <= 0.1)]
 
 
 def relaxation_checks(comm, drift: float = 40.0, cells: float = 4.0) -> list[CheckResult]:
