@@ -12,8 +12,17 @@ end, velocity boxes centred at the flow; ``--right inflow --centred-boxes``: the
 ``--shock-frame``: the shock run in its own frame (velocity boxes centred at ``(u_1 + u_2)/2``, the shock
 standing ``--margins[0]`` ℓ_0 from the left end); the density's 10-90 % rise width is printed.
 
+``--trace``: a heavy trace (``--loading`` = ρ_H/ρ_L) behind a light shock in the shock's frame
+(:mod:`solvers.boltzmann.trace_shock`): the slip ``u_H - u_L`` and ``T_H - T_L`` along the heavy's time
+``t = ∫ dx/u_H`` against the homogeneous run from the post-shock state and the Langevin reference (the heavy's
+Fokker-Planck equation in the fixed light bath, solved by ``--particles`` particles)::
+
+    OMP_NUM_THREADS=1 python scripts/shock_layer_relaxation.py --trace --mass-ratio 100 --n 24 --cells 2 4 8 --t-lengths 10
+    OMP_NUM_THREADS=1 python scripts/shock_layer_relaxation.py --trace --mass-ratio 1000 --n 48 --cells 2 4 --t-lengths 10
+
 Writes ``results/shock_layer.json`` (``--json``; one row per run, appended to what is there) and the final
-profiles to ``results/shock_layer_<mass ratio>_<cells>.npz``.
+profiles to ``results/shock_layer_<mass ratio>_<cells>.npz`` (``--trace``: ``results/trace_shock_<mass
+ratio>_<N>_<cells>.npz``).
 """
 from __future__ import annotations
 
@@ -27,6 +36,7 @@ from mpi4py import MPI
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from solvers.boltzmann.shock_layer import advected_relaxation, shock_relaxation  # noqa: E402
+from solvers.boltzmann.trace_shock import trace_shock_relaxation  # noqa: E402
 from solvers.parallel import guarded  # noqa: E402
 
 COMM = MPI.COMM_WORLD
@@ -54,6 +64,9 @@ def main() -> None:
                     "with --advected, inflow of the downstream state for the shock)")
     ap.add_argument("--shock-frame", action="store_true", help="the shock run in its own frame (boxes centred "
                     "at (u_1 + u_2)/2; default: the frame moving at (u_1 + u_2)/2)")
+    ap.add_argument("--trace", action="store_true", help="a heavy trace behind a light shock (shock frame)")
+    ap.add_argument("--loading", type=float, default=0.01, help="--trace: upstream ρ_H/ρ_L")
+    ap.add_argument("--particles", type=int, default=200_000, help="--trace: Langevin reference particles")
     ap.add_argument("--json", default="shock_layer.json", help="rows appended to results/<this>")
     args = ap.parse_args()
     res = Path(__file__).resolve().parents[1] / "results"
@@ -63,6 +76,16 @@ def main() -> None:
         res.mkdir(exist_ok=True)
     for mr in args.mass_ratio:
         for c in args.cells:
+            if args.trace:
+                f = trace_shock_relaxation(COMM, mr, c, loading=args.loading, mach=args.mach, n=args.n,
+                                           t_lengths=args.t_lengths, particles=args.particles)
+                if COMM.rank == 0:
+                    print_trace(f, args)
+                    rows.append({k: v for k, v in f.items() if not isinstance(v, np.ndarray)} | {"trace": True})
+                    out.write_text(json.dumps(rows, indent=1))
+                    np.savez(res / f"trace_shock_{mr:g}_{args.n}_{c:g}.npz",
+                             **{k: v for k, v in f.items() if isinstance(v, np.ndarray)})
+                continue
             if args.advected:
                 f = advected_relaxation(COMM, mr, c, n_H=args.n_H, drift=args.drift, n=args.n, t_lengths=args.t_lengths,
                                         lengths=args.lengths, ell_guess=args.ell_guess,
@@ -101,6 +124,25 @@ def main() -> None:
                 out.write_text(json.dumps(rows, indent=1))
                 np.savez(res / f"shock_layer_{mr:g}_{c:g}{args.tag}.npz",
                          **{k: v for k, v in f.items() if isinstance(v, np.ndarray)}, ell0=f["ell0"])
+
+
+def print_trace(f: dict, args) -> None:
+    """The figures of one ``--trace`` run and its profiles against the two references."""
+    tau0 = f["tau0"]
+    print(f"m_H/m_L = {f['mass_ratio']:g}, rho_H/rho_L = {args.loading:g}, M = {args.mach:g}, N = {args.n}: nx = {f['nx']} "
+          f"({f['cells_per_ell0']:g} cells per l0 = {f['ell0']:.3f}), {f['steps']} steps, {f['wall']:.0f} s; tau0 = "
+          f"{tau0:.3f}, nu_H = {f['nu_H']:.5f} (1/(2 nu_H tau0) = {1 / (2 * f['nu_H'] * tau0):.4f}); separation at the "
+          f"shock T_2 - T_1 = {f['T2'] - 1:.4f}; slip decay time / tau0: profile {f['tau_slip'] / tau0:.4f} (previous "
+          f"snapshot {f['tau_slip_prev'] / tau0:.4f}), homogeneous {f['tau_slip_hom'] / tau0:.4f}, Langevin "
+          f"{f['tau_slip_ref'] / tau0:.4f}; T_H - T_L homogeneous decay time / tau0 {f['tau_dT_hom'] / tau0:.4f}; "
+          f"largest difference from the Langevin reference over heavy times {f['window'][0]:g}-{f['window'][1]:g} tau0: "
+          f"slip {f['gap_slip']:.2e} of u_1 - u_2, T_H - T_L {f['gap_dT']:.2e} of T_2 - T_1; light T off T_2 by up to "
+          f"{f['light_dev']:.1e}", flush=True)
+    print("  t/tau0   slip (run, Langevin, homogeneous)   T_H - T_L (run, Langevin, homogeneous)")
+    for i in range(len(f["t"])):
+        print(f"  {f['t'][i] / tau0:6.3f}   {f['slip'][i]:.4f} {f['ref_slip'][i]:.4f} "
+              f"{np.interp(f['t'][i], f['hom_t'], f['hom_slip']):.4f}   {f['dT'][i]:+.4f} {f['ref_dT'][i]:+.4f} "
+              f"{np.interp(f['t'][i], f['hom_t'], f['hom_dT']):+.4f}", flush=True)
 
 
 if __name__ == "__main__":
