@@ -20,7 +20,7 @@ from test_interop_thewell import test_stats_equal_compute_statistics as stats_ch
 NX, SNAPSHOTS = 16, 4
 FIELDS = ["n_L", "u_L", "T_L", "n_H", "u_H", "T_H"]
 CASE = f"""case = {{kind = "boltzmann_space_dataset", name = "mixture"}}
-velocity = {{dim = 2, n = 8}}
+velocity = {{dim = 2, n = 12}}
 species = {{mass_ratio = 100.0}}
 space = {{nx = {NX}, Kn = 0.01}}
 initial = {{state = {{T_L = 1.2, T_H = 0.8}}}}
