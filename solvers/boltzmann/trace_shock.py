@@ -146,7 +146,7 @@ def trace_shock_relaxation(comm, mass_ratio: float, cells: float, loading: float
         x = (np.arange(sp.nx) + 0.5) * sp.dx
         cat = {k: np.concatenate(v, axis=1) for k, v in prof.items()}
         out = {}
-        for tag, i in (("", -1), ("_prev", -2)):
+        for tag, i in (("_prev", -2), ("", -1)):              # the last pass leaves t_end's x_s, sel, t, slip
             x_s = shock_position(x, cat["n_L"][i], up["n_L"], down["n_L"])
             sel, t = heavy_time(x, cat["u_H"][i], x_s)
             slip = (cat["u_H"][i] - cat["u_L"][i])[sel]
