@@ -209,12 +209,12 @@ class Mixture:
         (bL, bH), nu_H = k["beta"], k["nu_H"]
         nLG, nHG = mo.density(gL, GL), mo.density(gH, GH)      # = n_L, n_H up to rounding
         uLG, uHG = mo.velocity(gL, GL), mo.velocity(gH, GH)
-        rL_, rH_ = mL * nL, mH * nH
+        rhoL, rhoH = mL * nL, mH * nH
         sG = uHG - uLG
-        sF = sG / (1 + h * nu_H * (1 + rH_ / rL_))[..., None]
-        uHF = (P + rL_[..., None] * sF) / (rL_ + rH_)[..., None]
+        sF = sG / (1 + h * nu_H * (1 + rhoH / rhoL))[..., None]
+        uHF = (P + rhoL[..., None] * sF) / (rhoL + rhoH)[..., None]
         uLF = uHF - sF
-        heat = 0.5 * rL_ * rH_ / (rL_ + rH_) * ((sG ** 2).sum(-1) - (sF ** 2).sum(-1))
+        heat = 0.5 * rhoL * rhoH / (rhoL + rhoH) * ((sG ** 2).sum(-1) - (sF ** 2).sum(-1))
         THG = mo.temperature(gH, GH, mH, uHG)
         TLG = mo.temperature(gL, GL, mL, uLG)
         kap = 2 * h * nu_H
