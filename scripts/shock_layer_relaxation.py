@@ -50,8 +50,9 @@ def main() -> None:
     ap.add_argument("--n-H", type=float, default=0.05, help="upstream heavy density (n_L = 1)")
     ap.add_argument("--mach", type=float, default=1.5)
     ap.add_argument("--t-lengths", type=float, default=8.0, help="run time in τ_0")
-    ap.add_argument("--margins", type=float, nargs=2, default=[3.0, 2.0], help="domain ahead of the shock's "
-                    "final position and behind the step, in ℓ_0")
+    ap.add_argument("--margins", type=float, nargs=2, default=None, help="domain ahead of the shock's "
+                    "final position and behind the step, in ℓ_0 (default 3 2; --trace: ahead of and behind the "
+                    "shock, default 2 6)")
     ap.add_argument("--box", type=float, default=1.2, help="velocity boxes scaled to this times T_2")
     ap.add_argument("--tag", default="", help="suffix of the profile file")
     ap.add_argument("--advected", action="store_true", help="advected relaxation (no shock)")
@@ -78,7 +79,8 @@ def main() -> None:
         for c in args.cells:
             if args.trace:
                 f = trace_shock_relaxation(COMM, mr, c, loading=args.loading, mach=args.mach, n=args.n,
-                                           t_lengths=args.t_lengths, particles=args.particles)
+                                           t_lengths=args.t_lengths, particles=args.particles,
+                                           margins=args.margins or (2.0, 6.0))
                 if COMM.rank == 0:
                     print_trace(f, args)
                     rows.append({k: v for k, v in f.items() if not isinstance(v, np.ndarray)} | {"trace": True})
@@ -103,8 +105,9 @@ def main() -> None:
                     rows.append({k: v for k, v in f.items() if not isinstance(v, np.ndarray)} | {"advected": True})
                     out.write_text(json.dumps(rows, indent=1))
                 continue
+            margins = args.margins or (3.0, 2.0)
             f = shock_relaxation(COMM, mr, c, n_H=args.n_H, mach=args.mach, n=args.n, t_lengths=args.t_lengths,
-                                 margin_up=args.margins[0], margin_down=args.margins[1], box=args.box,
+                                 margin_up=margins[0], margin_down=margins[1], box=args.box,
                                  positivity=args.positivity, frame="shock" if args.shock_frame else "mid",
                                  right=args.right or "inflow")
             if COMM.rank == 0:
