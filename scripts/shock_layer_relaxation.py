@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--trace", action="store_true", help="a heavy trace behind a light shock (shock frame)")
     ap.add_argument("--loading", type=float, default=0.01, help="--trace: upstream ρ_H/ρ_L")
     ap.add_argument("--particles", type=int, default=200_000, help="--trace: Langevin reference particles")
+    ap.add_argument("--aligned", action="store_true", help="--trace: the heavy's transport frame-aligned")
     ap.add_argument("--json", default="shock_layer.json", help="rows appended to results/<this>")
     args = ap.parse_args()
     res = Path(__file__).resolve().parents[1] / "results"
@@ -80,12 +81,12 @@ def main() -> None:
             if args.trace:
                 f = trace_shock_relaxation(COMM, mr, c, loading=args.loading, mach=args.mach, n=args.n,
                                            t_lengths=args.t_lengths, particles=args.particles,
-                                           margins=args.margins or (2.0, 6.0))
+                                           margins=args.margins or (2.0, 6.0), aligned=args.aligned)
                 if COMM.rank == 0:
                     print_trace(f, args)
                     rows.append({k: v for k, v in f.items() if not isinstance(v, np.ndarray)} | {"trace": True})
                     out.write_text(json.dumps(rows, indent=1))
-                    np.savez(res / f"trace_shock_{mr:g}_{args.n}_{c:g}.npz",
+                    np.savez(res / f"trace_shock_{mr:g}_{args.n}_{c:g}{args.tag}.npz",
                              **{k: v for k, v in f.items() if isinstance(v, np.ndarray)})
                 continue
             if args.advected:

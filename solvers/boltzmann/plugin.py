@@ -240,6 +240,10 @@ SPACE_SCHEMA = Table({
         "Lx": Float(default=1.0, positive=True, doc="length of the x-interval"),
         "Kn": Float(min=0.0, doc="Knudsen number (0: collisionless free transport)"),
         "cfl": Float(default=0.45, positive=True, max=0.5, doc="dt = cfl dx / max|v_1| (<= 1/2: positivity)"),
+        "reconstruction": Choice(("fixed", "aligned_H", "aligned"), default="fixed",
+                                 doc="MUSCL at fixed v (fixed), or in every cell's own frame (moved by its mean "
+                                     "velocity) for the heavy species (aligned_H) or both: for a heavy species whose "
+                                     "mean velocity changes by its thermal speed over a few cells (docs/boltzmann.md)"),
     }),
     "boundary": Table({
         "left": Choice(ENDS, default="periodic", doc="x = 0"),

@@ -147,7 +147,7 @@ def decay_length_offset(x: np.ndarray, d: np.ndarray, window: tuple[float, float
 def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: float = 1.5, n: int = 16,
                 Lhat: float = 5.0, scheme: str = "ap2", t_lengths: float = 8.0, margin_up: float = 3.0,
                 margin_down: float = 2.0, box: float = 1.2, positivity: bool = False, frame: str = "mid",
-                right: str = "inflow", box_H: float | None = None) -> tuple[SpaceMixture, np.ndarray, np.ndarray, dict]:
+                right: str = "inflow", box_H: float | None = None, aligned: bool = False) -> tuple[SpaceMixture, np.ndarray, np.ndarray, dict]:
     """The solver and initial data of the module docstring's set-up at ``m_H/m_L = mass_ratio``, upstream
     ``n_L = 1``, ``n_H``, ``T = 1``, ``cells`` cells per ``ℓ_0``, for a run to ``t_lengths τ_0``: the domain
     holds the shock's travel plus ``margin_up`` ``ℓ_0`` ahead of it and ``margin_down`` behind the step;
@@ -155,7 +155,7 @@ def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: 
     let in at ``u_1``, downstream at ``u_2``, both velocity boxes centred at ``(u_1 + u_2)/2``, the shock standing at
     ``margin_up ℓ_0``; no travel to hold, so long runs need no longer domain). ``right = "outflow"``: the end
     behind the shock open (zero-gradient ghosts) instead of letting the downstream state in. Returns ``(sp, f_L,
-    f_H, info)``, ``box_H``: the heavy box scaled to ``box_H T_2`` instead (:func:`.trace_shock.heavy_box`), ``info`` the states, ``τ_0``, ``ℓ_0``, ``u_2``, ``w`` (the shock's speed in the frame of the run)
+    f_H, info)``; ``aligned``: the heavy's transport frame-aligned (:mod:`.transport`); ``box_H``: the heavy box scaled to ``box_H T_2`` instead (:func:`.trace_shock.heavy_box`), ``info`` the states, ``τ_0``, ``ℓ_0``, ``u_2``, ``w`` (the shock's speed in the frame of the run)
     and ``t_end``. Collective."""
     if right not in ("inflow", "outflow"):
         raise ValueError(f"right end must be 'inflow' or 'outflow', got {right!r}")
@@ -183,7 +183,8 @@ def shock_setup(comm, mass_ratio: float, cells: float, n_H: float = 0.05, mach: 
                   for g, m, k in ((mix.gL, mix.m_L, "L"), (mix.gH, mix.m_H, "H"))) for side in ("left", "right")]
     if right == "outflow":
         ends[1] = (Boundary("outflow"), Boundary("outflow"))
-    sp = SpaceMixture(mix, nx, Lx, ends[0], ends[1], 1.0, scheme, comm, positivity=positivity)
+    sp = SpaceMixture(mix, nx, Lx, ends[0], ends[1], 1.0, scheme, comm, positivity=positivity,
+                      aligned=(False, aligned))
     left = sp.x < x0
     val = {k: np.where(left, up[k], down[k]) for k in ("n_L", "n_H", "T")}
     u = np.where(left, u_in["left"], u_in["right"])

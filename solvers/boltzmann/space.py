@@ -38,11 +38,12 @@ PHASES = ("ghosts", "muscl", "collide")   # ghost exchange and boundary fill; MU
 
 
 class SpaceMixture:
-    """The two species on ``n_x`` cells of ``[0, L_x]``; ``left``/``right`` ``None`` means periodic.
-    Collective (every method that exchanges ghosts or reduces)."""
+    """The two species on ``n_x`` cells of ``[0, L_x]``; ``left``/``right`` ``None`` means periodic;
+    ``aligned``: per species (L, H), the frame-aligned reconstruction of :mod:`.transport`. Collective (every method that exchanges ghosts or reduces)."""
 
     def __init__(self, mix: Mixture, nx: int, Lx: float, left: Boundary | None, right: Boundary | None,
-                 Kn: float, scheme: str = "ap2", comm=None, cfl: float = 0.45, positivity: bool = False):
+                 Kn: float, scheme: str = "ap2", comm=None, cfl: float = 0.45, positivity: bool = False,
+                 aligned: tuple[bool, bool] = (False, False)):
         from petsc4py import PETSc
         if (left is None) != (right is None):
             raise ValueError("periodic boundaries must be periodic at both ends")
@@ -66,8 +67,11 @@ class SpaceMixture:
         self.gvec, self.lvec = self.da.createGlobalVec(), self.da.createLocalVec()
         self.dx = Lx / nx
         self.x = (self.xs + np.arange(self.nloc) + 0.5) * self.dx
-        self.tr = (Transport(mix.gL, self.dx), Transport(mix.gH, self.dx))
-        self.dt = cfl * self.dx / max(t.max_speed() for t in self.tr)
+        self.tr = (Transport(mix.gL, self.dx, aligned[0]), Transport(mix.gH, self.dx, aligned[1]))
+        speed = max(t.max_speed() for t in self.tr)
+        for t in self.tr:
+            t.bound_speed(speed)
+        self.dt = cfl * self.dx / speed
         self.chunk = mix.cells_per_block()           # cells per block of the collision step
         self.timers = dict.fromkeys(PHASES, 0.0)    # this rank's wall time per phase (s), see :meth:`timed`
 

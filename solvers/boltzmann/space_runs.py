@@ -62,8 +62,9 @@ def build(case: dict, comm) -> SpaceMixture:
         else:
             ends.append((Boundary("specular"), Boundary("specular")))
     Kn = math.inf if sp["Kn"] == 0 else sp["Kn"]
+    rec = sp.get("reconstruction", "fixed")
     return SpaceMixture(mix, sp["nx"], sp["Lx"], ends[0], ends[1], Kn, tm["scheme"], comm, sp["cfl"],
-                        tm.get("positivity", False))
+                        tm.get("positivity", False), aligned=(rec == "aligned", rec != "fixed"))
 
 
 def end_state(case: dict, side: str) -> dict:

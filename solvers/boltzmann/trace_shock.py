@@ -118,7 +118,8 @@ def langevin_reference(edges: np.ndarray, x_s: float, nu_H: float, u_L: float, T
 def trace_shock_relaxation(comm, mass_ratio: float, cells: float, loading: float = 0.01, mach: float = 1.5,
                            n: int = 24, Lhat: float = 5.0, t_lengths: float = 10.0, margins=(2.0, 6.0),
                            box: float = 1.2, positivity: bool = True, scheme: str = "ap2", n_snap: int = 11,
-                           particles: int = 200_000, window=(1.0, 4.0), progress=None) -> dict:
+                           particles: int = 200_000, window=(1.0, 4.0), aligned: bool = False,
+                           progress=None) -> dict:
     """The set-up of the module docstring (:func:`.shock_layer.shock_setup` in the shock frame, heavy box from
     :func:`heavy_box`, ``n_H = loading m_L/m_H``, right end inflow of the downstream state), run to
     ``t_lengths τ_0``. Behind the light shock (its density midpoint ``x_s``), against the heavy time
@@ -133,7 +134,7 @@ def trace_shock_relaxation(comm, mass_ratio: float, cells: float, loading: float
     sp, fL, fH, info = shock_setup(comm, mass_ratio, cells, n_H=n_H, mach=mach, n=n, Lhat=Lhat, scheme=scheme,
                                    t_lengths=t_lengths, margin_up=margins[0], margin_down=margins[1], box=box,
                                    positivity=positivity, frame="shock",
-                                   box_H=heavy_box(mach, mass_ratio, loading, Lhat))
+                                   box_H=heavy_box(mach, mass_ratio, loading, Lhat), aligned=aligned)
     mix, tau0, up, down, u2 = sp.mix, info["tau0"], info["up"], info["down"], info["u_down"]
     r = evolve(sp, fL, fH, info["t_end"], n_snap=n_snap, progress=progress)
     prof = {k: comm.gather(r[k], root=0) for k in ("n_L", "u_L", "T_L", "n_H", "u_H", "T_H")}
@@ -167,5 +168,5 @@ def trace_shock_relaxation(comm, mass_ratio: float, cells: float, loading: float
     fig = comm.bcast(fig, root=0)
     fig.update(mass_ratio=mass_ratio, loading=loading, mach=mach, n=n, nx=sp.nx, dx=sp.dx, cells_per_ell0=cells,
                tau0=tau0, ell0=info["ell0"], u2=info["u2"], slip0=up["u"], T2=down["T"], steps=r["steps"],
-               dt=r["dt"], fmin=r["fmin"], wall=r["wall"], t_end=info["t_end"], window=window)
+               dt=r["dt"], fmin=r["fmin"], wall=r["wall"], t_end=info["t_end"], window=window, aligned=aligned)
     return fig

@@ -10,6 +10,9 @@
 - temperature relaxation in a flow (the tail behind a shock, :func:`.shock_layer.advected_relaxation`) at
   m_H/m_L = 100 and 1000: the decay time of ``T_L - T_H`` along the flow is the homogeneous solver's
   equalisation time ``τ_0`` within the two-temperature model's bracket ``[τ_0, τ_0 (1 + n_H/n_L)]``;
+- the frame-aligned reconstruction of :mod:`.transport` (``aligned``): the same properties (uniform data,
+  order 2, conservation, positivity), and a collisionless heavy beam whose mean velocity changes by its
+  thermal speed over a cell (:func:`sheared_beam_errors`) against its exact solution;
 - the relaxation zone behind a light shock crossed by a heavy trace (:mod:`.trace_shock`, m_H/m_L = 100): the
   slip decays on the homogeneous time scale, and the slip and ``T_H - T_L`` follow a Langevin (particle)
   solution of the heavy's kinetic equation in the light bath.
@@ -23,6 +26,7 @@ from mpi4py import MPI
 
 from ..parallel import rprint
 from ..registry import CheckResult, check
+from . import moments as mo
 from .ap_scheme import Mixture, MixtureParams, initial_data, reference_temperatures
 from .positivity import positive_maxwellian, positive_part
 from .space import SpaceMixture
@@ -30,13 +34,14 @@ from .transport import Boundary, maxwellian_wall, transport_velocity
 
 
 def uniform_vs_homogeneous(comm, n: int = 16, nx: int = 6, steps: int = 4, mass_ratio: float = 100.0,
-                           scheme: str = "ap2", Kn: float = 0.5, positivity: bool = False) -> float:
+                           scheme: str = "ap2", Kn: float = 0.5, positivity: bool = False,
+                           aligned: bool = False) -> float:
     """Largest relative difference between the cells of a periodic run with uniform (bimodal,
     far-from-equilibrium) data and the homogeneous solver with the step ``dt/Kn`` (followed by the
     same positivity fix, :func:`.positivity.positive_part`, if ``positivity``)."""
     mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=mass_ratio), T_ref=reference_temperatures(1, 1, 1.5, 0.5))
     fL0, fH0 = initial_data(mix, "bimodal", 1.0, 1.0, 1.5, 0.5, [0.0, 0.0], [0.0, 0.0])
-    sp = SpaceMixture(mix, nx, 1.0, None, None, Kn, scheme, comm, positivity=positivity)
+    sp = SpaceMixture(mix, nx, 1.0, None, None, Kn, scheme, comm, positivity=positivity, aligned=(aligned, aligned))
     fL, fH = np.repeat(fL0[None], sp.nloc, 0), np.repeat(fH0[None], sp.nloc, 0)
     hL, hH = fL0, fH0
     for _ in range(steps):
@@ -48,13 +53,14 @@ def uniform_vs_homogeneous(comm, n: int = 16, nx: int = 6, steps: int = 4, mass_
     return float(comm.allreduce(err, op=MPI.MAX))
 
 
-def free_streaming_errors(comm, sizes=(32, 64, 128, 256), n: int = 8, t_end: float = 0.25) -> list[float]:
+def free_streaming_errors(comm, sizes=(32, 64, 128, 256), n: int = 8, t_end: float = 0.25,
+                          aligned: bool = False) -> list[float]:
     """Relative L1 errors (x and v) of collisionless transport of ``(1 + a sin 2πx) M(v)`` (both
     species) against the exact cell averages of ``f(x - v_1 t, v)`` at ``t_end``, for ``n_x`` in ``sizes``."""
     mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=100.0))
     errs = []
     for nx in sizes:
-        sp = SpaceMixture(mix, nx, 1.0, None, None, math.inf, comm=comm)
+        sp = SpaceMixture(mix, nx, 1.0, None, None, math.inf, comm=comm, aligned=(aligned, aligned))
         k = 2 * math.pi
         damp = math.sin(k * sp.dx / 2) / (k * sp.dx / 2)          # cell average of sin
         prof = 1 + 0.5 * damp * np.sin(k * sp.x)
@@ -73,12 +79,45 @@ def free_streaming_errors(comm, sizes=(32, 64, 128, 256), n: int = 8, t_end: flo
     return errs
 
 
+def sheared_beam_errors(comm, nx: int = 16, aligned: bool = False, n: int = 32, mass_ratio: float = 100.0,
+                        U: float = 2.0, A: float = 0.3, t_end: float = 0.15, gauss: int = 16) -> dict:
+    """Collisionless transport of the heavy species with a mean velocity varying in x, ``f(0, x, v) = M(v; U + A
+    sin 2πx, T = 1)`` (periodic, box centred at ``U``), against the exact cell averages of ``f(0, x - v_1 t, v)``
+    (Gauss-Legendre in every cell): relative L1 error of ``f`` and the largest error of the cells' temperature.
+    With ``dx ∂_x u`` near the thermal speed (``nx = 16``: 1.2 σ) the fixed-frame MUSCL heats the beam (module
+    :mod:`.transport`); ``aligned`` the frame-aligned reconstruction."""
+    mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=mass_ratio, Lhat=5.0),
+                  T_ref=(1.0, ((A + 4.0 / math.sqrt(mass_ratio)) / 5.0) ** 2 * mass_ratio * 1.1), centers=(0.0, U))
+    sp = SpaceMixture(mix, nx, 1.0, None, None, math.inf, comm=comm, aligned=(False, aligned))
+    g, m = mix.gH, mix.m_H
+    xg, wg = np.polynomial.legendre.leggauss(gauss)
+
+    def cell_average(t: float) -> np.ndarray:
+        out = np.zeros((sp.nloc,) + g.shape)
+        for xq, wq in zip(xg, wg):
+            x = sp.x[:, None, None] + 0.5 * sp.dx * xq - g.v[0] * t
+            u = U + A * np.sin(2 * math.pi * x)
+            out += 0.5 * wq * m / (2 * math.pi) * np.exp(-0.5 * m * ((g.v[0] - u) ** 2 + g.v[1] ** 2))
+        return out
+
+    fL = np.zeros((sp.nloc,) + mix.gL.shape)
+    fH = cell_average(0.0)
+    steps = math.ceil(t_end / sp.dt)
+    for _ in range(steps):
+        fL, fH = sp.step(fL, fH, t_end / steps)
+    ex = cell_average(t_end)
+    err = comm.allreduce(np.abs(fH - ex).sum(), op=MPI.SUM) / comm.allreduce(np.abs(ex).sum(), op=MPI.SUM)
+    T = [mo.temperature(g, f, m, mo.velocity(g, f)) for f in (fH, ex)]
+    return {"f": float(err), "T": float(comm.allreduce(np.abs(T[0] - T[1]).max(), op=MPI.MAX)),
+            "fmin": float(comm.allreduce(fH.min(), op=MPI.MIN) / comm.allreduce(fH.max(), op=MPI.MAX))}
+
+
 def periodic_conservation(comm, n: int = 16, nx: int = 16, t_end: float = 0.5, mass_ratio: float = 100.0,
-                          Kn: float = 0.05, positivity: bool = False) -> dict:
+                          Kn: float = 0.05, positivity: bool = False, aligned: bool = False) -> dict:
     """Totals drift of a periodic box with a temperature and density wave, collisions on; ``fmin``: the
     smallest min f / max f over the run (>= 0 with the positivity fix)."""
     mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=mass_ratio), T_ref=(1.3, 1.3))
-    sp = SpaceMixture(mix, nx, 1.0, None, None, Kn, "ap2", comm, positivity=positivity)
+    sp = SpaceMixture(mix, nx, 1.0, None, None, Kn, "ap2", comm, positivity=positivity, aligned=(aligned, aligned))
     w = 1 + 0.2 * np.sin(2 * math.pi * sp.x)
     fL, fH = sp.maxwellians((w, 2 - w), (0.1 * w, 0.0), (w, 1.0 / w))
     a, fmin = sp.totals(fL, fH), sp.min_value(fL, fH)
@@ -92,12 +131,13 @@ def periodic_conservation(comm, n: int = 16, nx: int = 16, t_end: float = 0.5, m
             "fmin": fmin}
 
 
-def walls_positivity(comm, n: int = 12, nx: int = 24, t_end: float = 1.0) -> dict:
+def walls_positivity(comm, n: int = 12, nx: int = 24, t_end: float = 1.0, aligned: bool = False) -> dict:
     """Collisionless Riemann data between a specular (left) and a hot diffuse (right) wall: min f / max f
     over the run (>= 0: the limiter) and the drift of each species' mass (both walls are closed)."""
     mix = Mixture(MixtureParams(dim=2, n=n, mass_ratio=100.0), T_ref=(2.0, 2.0))
     walls = tuple(Boundary("diffuse", maxwellian_wall(g, 2.0, m)) for g, m in ((mix.gL, 1.0), (mix.gH, 100.0)))
-    sp = SpaceMixture(mix, nx, 1.0, (Boundary("specular"), Boundary("specular")), walls, math.inf, comm=comm)
+    sp = SpaceMixture(mix, nx, 1.0, (Boundary("specular"), Boundary("specular")), walls, math.inf, comm=comm,
+                      aligned=(aligned, aligned))
     left = sp.x < 0.5
     fL, fH = sp.maxwellians((np.where(left, 1.0, 0.125),) * 2, (0.0, 0.0), (np.where(left, 1.0, 0.8),) * 2)
     a, fmin = sp.totals(fL, fH), sp.min_value(fL, fH)
